@@ -1,0 +1,1 @@
+"""Shared core of the ORCP warehouse: settings, database access, pipeline steps, the `orcp` command."""
