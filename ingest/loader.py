@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 import psycopg
 
-from ingest.formats import ParseError, RawRecord, open_records
+from ingest.formats import Parser, ParseError, RawRecord, open_records
 from orcp import db
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,13 @@ def load_file(
     display_name: str | None = None,
     member: str | None = None,
     database_url: str | None = None,
+    parser: Parser = open_records,
     on_progress: ProgressCallback | None = None,
 ) -> LoadResult:
-    """Load ``path`` into its raw table. Never raises for bad input: the result says what happened."""
+    """Load ``path`` into its raw table. Never raises for bad input: the result says what happened.
+
+    ``parser`` defaults to DECP format detection; other sources (payment delays, survey) pass theirs.
+    """
     database_url = database_url or db.database_url()
     name = display_name or path.name
     with db.connect(database_url, autocommit=True) as conn:
@@ -82,15 +86,15 @@ def load_file(
         load_id = _insert_load(conn, source, url, name, member, sha256, size, "running")
         started = time.monotonic()
         try:
-            parsed = open_records(path)
+            parsed = parser(path)
             count = _copy_records(database_url, parsed.table, parsed.records, load_id, source, name,
                                   on_progress)
         except (ParseError, OSError, psycopg.Error) as exc:
-            _finish(conn, load_id, "failed", started, error=str(getattr(exc, "message", exc)),
-                    position=getattr(exc, "position", None))
-            position = getattr(exc, "position", None)
-            detail = f"{position}: {exc.message}" if isinstance(exc, ParseError) and position else str(exc)
-            return LoadResult(load_id, name, "failed", error=f"{name}: {detail}".strip())
+            position = exc.position if isinstance(exc, ParseError) else None
+            message = exc.message if isinstance(exc, ParseError) else str(exc).strip()
+            _finish(conn, load_id, "failed", started, error=message, position=position)
+            log.error("%s: load failed: %s", name, exc)
+            return LoadResult(load_id, name, "failed", error=f"{name}: {exc}")
         _finish(conn, load_id, "loaded", started, records=count, fmt=parsed.format)
         log.info("%s: loaded %d records (%s) as load %d", name, count, parsed.format, load_id)
         return LoadResult(load_id, name, "loaded", records=count, format=parsed.format)

@@ -1,0 +1,1 @@
+"""Data quality gate: Great Expectations suites over the marts; a critical failure blocks publication."""

@@ -1,0 +1,82 @@
+"""Run dbt (in-process) against the warehouse."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from orcp import db
+from orcp.settings import PROJECT_ROOT, get_settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class TransformError(RuntimeError):
+    pass
+
+
+@dataclass
+class TransformResult:
+    succeeded: bool
+    counts: dict[str, int] = field(default_factory=dict)  # status -> number of nodes
+    failures: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        return f"dbt: {summary}" + ("" if self.succeeded else f"; failed: {'; '.join(self.failures)}")
+
+
+@contextmanager
+def dbt_environment(url: str) -> Iterator[None]:
+    """Expose the warehouse connection to profiles.yml through environment variables only."""
+    parts = db.url_parts(url)
+    values = {
+        "ORCP_PG_HOST": parts["host"], "ORCP_PG_PORT": parts["port"], "ORCP_PG_USER": parts["user"],
+        "ORCP_PG_DBNAME": parts["dbname"], "DBT_ENV_SECRET_ORCP_PG_PASSWORD": parts["password"],
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_dbt(args: list[str], url: str | None = None) -> TransformResult:
+    """Run a dbt command (e.g. ["build"]) on the project; the result lists failing nodes."""
+    from dbt.cli.main import dbtRunner
+
+    url = url or db.database_url()
+    target_dir = get_settings().data_dir / "dbt-target"
+    full_args = ["--quiet", *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                 "--target-path", str(target_dir), "--log-path", str(target_dir / "logs")]
+    with dbt_environment(url):
+        outcome = dbtRunner().invoke(full_args)
+    if outcome.exception is not None:
+        raise TransformError(f"dbt {' '.join(args)} could not run: {outcome.exception}")
+    return _summarise(outcome)
+
+
+def _summarise(outcome) -> TransformResult:
+    counts: dict[str, int] = {}
+    failures = []
+    for node_result in getattr(outcome.result, "results", None) or []:
+        status = str(node_result.status)
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("error", "fail", "runtime error"):
+            failures.append(f"{node_result.node.name}: {(node_result.message or status).strip()}")
+    return TransformResult(succeeded=bool(outcome.success), counts=counts, failures=failures)
+
+
+def build(url: str | None = None, select: str | None = None) -> TransformResult:
+    args = ["build"] + (["--select", select] if select else [])
+    result = run_dbt(args, url)
+    if not result.succeeded:
+        raise TransformError(result.describe())
+    return result
