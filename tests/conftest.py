@@ -33,9 +33,11 @@ def _answers(host: str, port: int) -> bool:
 @pytest.fixture(scope="session")
 def pg_admin_url(tmp_path_factory) -> str:
     if os.environ.get("ORCP_TEST_ADMIN_URL"):
-        return os.environ["ORCP_TEST_ADMIN_URL"]
+        yield os.environ["ORCP_TEST_ADMIN_URL"]
+        return
     if _answers("127.0.0.1", 5432):
-        return "postgresql://postgres@127.0.0.1:5432/postgres"
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+        return
     cluster = tmp_path_factory.mktemp("pg")
     os.chmod(cluster, 0o777)  # the server runs as postgres when we are root
     port = embedded_pg.ensure_running(cluster)

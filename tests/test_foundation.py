@@ -1,0 +1,123 @@
+"""The foundation's promises: idempotent init and ingest, failed files leave nothing, the demo's
+published totals equal an independent count over the source file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.loader import load_file
+from orcp import db, pipeline
+from tests.conftest import SAMPLE_DATA
+
+SAMPLE = SAMPLE_DATA / "decp2019_e-marchespublics_2019-04-03.json"
+
+
+def _catalog_snapshot(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns"
+            " where table_schema in ('raw', 'meta') order by 1, 2, 3").fetchall() + conn.execute(
+            "select nspname from pg_namespace order by 1").fetchall()
+
+
+def _count(url: str, sql: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_init_twice_changes_nothing(warehouse_url):
+    before = _catalog_snapshot(warehouse_url)
+    db.init_warehouse(warehouse_url)
+    assert _catalog_snapshot(warehouse_url) == before
+    roles = _count(warehouse_url, "select count(*) from pg_roles where rolname in "
+                                  "('orcp_loader', 'orcp_transformer', 'orcp_analyst', 'orcp_publisher')")
+    assert roles == 4
+
+
+def test_ingest_twice_loads_once(warehouse_url):
+    expected = len(json.loads(SAMPLE.read_text())["marches"])
+    first = load_file(SAMPLE, "sample", database_url=warehouse_url)
+    second = load_file(SAMPLE, "sample", database_url=warehouse_url)
+    assert (first.status, first.records) == ("loaded", expected)
+    assert second.status == "skipped" and f"load {first.load_id}" in second.error
+    assert _count(warehouse_url, "select count(*) from raw.decp_records") == expected == 470
+    with psycopg.connect(warehouse_url) as conn:
+        rows = conn.execute("select status, records, bytes, sha256 from meta.loads order by load_id").fetchall()
+    assert [r[0] for r in rows] == ["loaded", "skipped"]
+    assert rows[0][1] == 470 and rows[0][2] == SAMPLE.stat().st_size and rows[0][3] == rows[1][3]
+
+
+@pytest.mark.parametrize("content, expected_error", [
+    (None, "file not found"),
+    (b"", "empty file"),
+    (b"this is not json", "unknown format"),
+    (b'{"marches": [{"id": "1"}, {"id": "2"', "invalid JSON"),
+])
+def test_bad_file_fails_cleanly(warehouse_url, tmp_path, content, expected_error):
+    path = tmp_path / "bad.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = load_file(path, "test", database_url=warehouse_url)
+    assert result.status == "failed"
+    assert "bad.json" in result.error and expected_error in result.error
+    assert _count(warehouse_url, "select count(*) from raw.decp_records") == 0
+    assert _count(warehouse_url, "select count(*) from meta.loads where status = 'failed'") == 1
+
+
+def test_truncated_file_leaves_no_rows(warehouse_url, tmp_path):
+    data = SAMPLE.read_bytes()
+    truncated = tmp_path / "truncated.json"
+    truncated.write_bytes(data[: len(data) // 2])
+    result = load_file(truncated, "test", database_url=warehouse_url)
+    assert result.status == "failed" and "truncated.json" in result.error
+    assert _count(warehouse_url, "select count(*) from raw.decp_records") == 0
+
+
+def _independent_totals(path: Path) -> dict[tuple, tuple[int, Decimal]]:
+    """Count and sum per (year, nature) straight from the JSON, with the documented rules:
+    an invalid date has no year, a non-numeric amount adds nothing."""
+    totals: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
+    for contract in json.loads(path.read_text())["marches"]:
+        try:
+            year = date.fromisoformat(str(contract.get("dateNotification"))[:10]).year
+        except ValueError:
+            year = None
+        key = (year, contract.get("nature") or "Inconnue")
+        totals[key][0] += 1
+        try:
+            totals[key][1] += Decimal(str(contract["montant"]))
+        except (KeyError, ArithmeticError):
+            pass
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def test_pipeline_publishes_independent_totals(warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCP_DATA_DIR", str(tmp_path / "data"))
+    db.get_settings.cache_clear()
+    pipeline.ingest_step([str(SAMPLE)], fail_on_error=True)
+    pipeline.transform_step()
+    report = pipeline.check_step()
+    published = pipeline.publish_step()
+    assert not report.critical_failures and report.docs_index.exists()
+
+    folder = published[0].folder
+    with (folder / f"{published[0].name}.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    got = {(int(r["notification_year"]) if r["notification_year"] else None, r["nature"]):
+           (int(r["contracts"]), Decimal(r["amount_eur"] or 0)) for r in rows}
+    assert got == _independent_totals(SAMPLE)
+    assert sum(count for count, _ in got.values()) == 470
+
+    package = json.loads((folder / "datapackage.json").read_text())
+    assert package["licenses"][0]["name"] == "etalab-2.0"
+    assert {f["name"]: f.get("title") for f in package["resources"][0]["schema"]["fields"]}["contracts"] \
+        == "Nombre de contrats"
+    assert pipeline.publish_step()[0].changed is False  # nothing changed: nothing rewritten
