@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,8 +54,12 @@ def run_dbt(args: list[str], url: str | None = None) -> TransformResult:
     from dbt.cli.main import dbtRunner
 
     url = url or db.database_url()
-    target_dir = get_settings().data_dir / "dbt-target"
-    full_args = ["--quiet", *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    settings = get_settings()
+    target_dir = settings.data_dir / "dbt-target"
+    # Settings that change what the models compute reach dbt as vars.
+    dbt_vars = json.dumps({"min_records": settings.min_records})
+    full_args = ["--quiet", *args, "--vars", dbt_vars,
+                 "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_dir), "--log-path", str(target_dir / "logs")]
     with dbt_environment(url):
         outcome = dbtRunner().invoke(full_args)
