@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -58,14 +58,37 @@ def ingest(
     source: Optional[str] = typer.Option(None, help="Source name recorded in meta.loads."),
 ) -> None:
     """Load files into raw (already-loaded content is skipped). Exit code 1 if any file failed."""
+    from ingest.run import progress_display
+
     _init()
-    with _record_progress() as on_progress:
+    with progress_display(console) as on_progress:  # bytes and records bars on a terminal, else logs
         summary = pipeline.ingest_step(targets, source=source, on_progress=on_progress)
     for result in summary.results:
         (err_console if result.status == "failed" else console).print(result.describe())
     console.print(summary.describe())
     if summary.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def sources() -> None:
+    """List the sources of the registry (ingest/sources.yml); `orcp ingest NAME` loads one."""
+    from rich.table import Table
+
+    from ingest.registry import RegistryError, load_registry
+
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{len(registry.sources)} sources")
+    table.add_column("name", no_wrap=True, style="bold")
+    for column in ("title", "format", "schedule", "licence", "url"):
+        table.add_column(column, overflow="fold")
+    for source in registry.sources:
+        table.add_row(source.name, source.title, source.format, source.schedule or "on demand",
+                      source.licence, source.effective_url)
+    console.print(table)
 
 
 @app.command()
@@ -161,21 +184,97 @@ def _init() -> str:
     return url
 
 
-class _record_progress:
-    """A Rich records counter on a terminal; nothing (plain logs) otherwise."""
+# --- CERC public-works survey ------------------------------------------------------------------
 
-    def __enter__(self):
-        if not sys.stdout.isatty():
-            return None
-        self.progress = Progress(TextColumn("loading"), MofNCompleteColumn(), TextColumn("records"),
-                                 TimeElapsedColumn(), console=console, transient=True)
-        self.progress.start()
-        self.task = self.progress.add_task("records", total=None)
-        return lambda count: self.progress.update(self.task, completed=count)
+survey_app = typer.Typer(help="The CERC public-works survey (intake template).", no_args_is_help=True)
+app.add_typer(survey_app, name="survey")
 
-    def __exit__(self, *exc) -> None:
-        if sys.stdout.isatty():
-            self.progress.stop()
+
+@survey_app.command("template")
+def survey_template(
+    path: Path = typer.Argument(Path("modele_enquete_cerc.xlsx"), help="Workbook to write (.xlsx)."),
+) -> None:
+    """Write the empty survey template (XLSX, in French) and its CSV twin beside it."""
+    from ingest.survey.template import write_template
+
+    for written in write_template(path):
+        console.print(f"written: {written}")
+
+
+@app.command("ingest-survey")
+def ingest_survey(
+    files: list[Path] = typer.Argument(..., help="A filled workbook (.xlsx), a ZIP of the two CSV files,"
+                                                 " or the respondents and projects CSV files."),
+    report: Optional[Path] = typer.Option(None, help="Control report to write (default: reports folder)."),
+) -> None:
+    """Check and load a filled CERC survey; write its control report (XLSX). Exit 1 if the load failed."""
+    from ingest.survey.intake import ingest_survey as load_survey, prepare_input
+
+    url = _init()
+    try:
+        path = prepare_input(files)
+    except ValueError as exc:
+        _fail(str(exc))
+    result = load_survey(path, database_url=url, report_path=report)
+    (err_console if result.load.status == "failed" else console).print(result.describe())
+    if result.load.status == "failed":
+        raise typer.Exit(1)
+
+
+# --- DGFiP payment delays, OECP census figures, SIRENE ------------------------------------------
+
+@app.command("ingest-dgp")
+def ingest_dgp(
+    targets: list[Path] = typer.Argument(..., help="DGP files (CSV or XLSX) or folders of them."),
+    source: str = typer.Option("dgfip-dgp", help="Source name recorded in meta.loads."),
+) -> None:
+    """Load DGFiP payment-delay files; a reloaded year replaces that year only. Exit 1 if any file failed."""
+    from ingest.formats import dgp
+
+    url = _init()
+    results = [result for target in targets for result in dgp.load(target, source, database_url=url)]
+    _print_loads(results)
+
+
+@app.command("ingest-census")
+def ingest_census(
+    path: Optional[Path] = typer.Argument(None, help="Curated census CSV (default: the bundled key figures)."),
+) -> None:
+    """Load the OECP census key figures (curated CSV). Exit 1 if the file failed."""
+    from ingest import census
+
+    url = _init()
+    _print_loads([census.load(path or census.DEFAULT_FILE, database_url=url)])
+
+
+@app.command("ingest-sirene")
+def ingest_sirene(
+    files: list[Path] = typer.Argument(..., help="SIRENE stock files (StockUniteLegale / StockEtablissement,"
+                                                 " CSV or Parquet)."),
+    ids: Optional[Path] = typer.Option(None, help="File of SIRENs/SIRETs to keep, one per line"
+                                                  " (default: those named in the warehouse)."),
+) -> None:
+    """Keep from SIRENE stock files only the companies the procurement data names, and load them."""
+    from ingest import sirene
+
+    url = _init()
+    try:
+        wanted = sirene.Identifiers.from_values(ids.read_text().split()) if ids \
+            else sirene.identifiers_from_warehouse(url)
+        console.print(f"keeping {len(wanted.sirens)} SIRENs and {len(wanted.sirets)} SIRETs")
+        outcomes = [sirene.load(f, wanted, database_url=url) for f in files]
+    except (sirene.SireneError, OSError) as exc:
+        _fail(str(exc))
+    for outcome in outcomes:
+        console.print(f"{outcome.kind}: kept {outcome.kept} of {outcome.scanned} rows ({outcome.skipped} skipped)")
+    _print_loads([outcome.result for outcome in outcomes])
+
+
+def _print_loads(results) -> None:
+    for result in results:
+        (err_console if result.status == "failed" else console).print(result.describe())
+    if any(result.status == "failed" for result in results):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

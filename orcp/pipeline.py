@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from orcp.settings import SAMPLE_DATA_DIR
-
 log = logging.getLogger(__name__)
 
-# The bundled sample the demo loads when no input is given.
-DEFAULT_INPUTS = [str(SAMPLE_DATA_DIR / "decp2019_e-marchespublics_2019-04-03.json")]
+# The registry source of the bundled sample, loaded when no input is given.
+DEFAULT_INPUTS = ["sample"]
 
 
 class IngestError(RuntimeError):
@@ -65,6 +63,17 @@ def check_step(block_on_failure: bool = True):
 
 
 def publish_step():
+    """Write the open datasets locally; when a CKAN portal is configured, push them there too."""
+    from orcp.settings import get_settings
     from publish.local import publish_all
 
-    return publish_all()
+    datasets = publish_all()
+    settings = get_settings()
+    if settings.ckan_url and settings.ckan_api_token:
+        from publish.ckan import publish_folder
+
+        for dataset in datasets:
+            report = publish_folder(dataset.folder, settings.ckan_url, settings.ckan_api_token,
+                                    settings.ckan_organization)
+            log.info("CKAN %s: %s, %d bytes uploaded", dataset.name, report.package, report.bytes_uploaded)
+    return datasets

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from orcp import db, embedded_pg
+from tests.http_server import http_server  # noqa: F401  (fixture: a real HTTP server on 127.0.0.1)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ DAGS = PROJECT_ROOT / "dags"
 
 RUN_DAG = """
 import json, sys
-from airflow.models.dagbag import DagBag
+from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 dag = bag.dags[sys.argv[2]]
 run = dag.test(run_conf=json.loads(sys.argv[3]))
@@ -38,7 +38,7 @@ def airflow_env(tmp_path_factory) -> dict:
 
 
 def test_dagbag_has_no_import_errors():
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
@@ -62,5 +62,38 @@ def test_pipeline_dag_runs_end_to_end(airflow_env, warehouse_url, tmp_path):
     assert set(outcome["tasks"].values()) == {"success"}
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.decp_records").fetchone()[0] == 470
-        assert conn.execute("select sum(contracts) from marts.agg_contracts_by_year_and_nature").fetchone()[0] == 470
+        published = conn.execute("select sum(contracts) from marts.agg_contracts_by_year_and_nature").fetchone()[0]
+        assert published == conn.execute("select count(*) from marts.fct_contracts").fetchone()[0] == 441
     assert (tmp_path / "opendata" / "contrats-par-annee-et-nature" / "datapackage.json").exists()
+
+
+def test_one_ingest_dag_per_scheduled_source():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from ingest.registry import load_registry
+
+    bag = DagBag(dag_folder=str(DAGS))
+    scheduled = {s.name: s.schedule for s in load_registry().sources if s.schedule}
+    ingest_dags = {d: bag.dags[d] for d in bag.dags if d.startswith("orcp_ingest_")}
+    assert len(ingest_dags) == len(scheduled) > 0
+    for name, schedule in scheduled.items():
+        dag = ingest_dags[f"orcp_ingest_{name.replace('-', '_')}"]
+        assert dag.schedule == schedule
+
+
+def test_ingest_dag_downloads_and_loads_a_source(airflow_env, warehouse_url, tmp_path, http_server):
+    """orcp_ingest_minef_decp_2024 against a local server holding a real v2 file; a second run is skipped."""
+    from tests.conftest import shared_file
+
+    real = shared_file("decp_schema_v2/json_marches_concessions.json")
+    url = http_server.serve("decp-2024.json", real)
+    env = {"ORCP_DATABASE_URL": warehouse_url, "ORCP_DATA_DIR": str(tmp_path),
+           "ORCP_SOURCE_MINEF_DECP_2024_URL": url}
+    first = run_dag(airflow_env, "orcp_ingest_minef_decp_2024", {}, env)
+    second = run_dag(airflow_env, "orcp_ingest_minef_decp_2024", {}, env)
+    assert first["state"] == second["state"] == "success"
+    expected = sum(len(v) for v in json.loads(real.read_text())["marches"].values())
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from raw.decp_records").fetchone()[0] == expected
+        statuses = [r[0] for r in conn.execute("select status from meta.loads order by load_id")]
+    assert statuses == ["loaded", "skipped"]

@@ -41,6 +41,31 @@ create table if not exists meta.loads (
 create unique index if not exists loads_one_loaded_per_content
     on meta.loads (sha256) where status = 'loaded';
 
+-- One row per attempt to download a remote file. The last good row of a URL gives the validators
+-- (ETag, Last-Modified) of the next conditional GET; 'unchanged' is a 304 (nothing downloaded).
+create table if not exists meta.downloads (
+    download_id   bigserial primary key,
+    source        text not null,
+    url           text not null,
+    final_url     text,
+    status        text not null check (status in ('downloaded', 'unchanged', 'failed')),
+    http_status   integer,
+    etag          text,
+    last_modified text,
+    bytes         bigint,
+    sha256        text,
+    path          text,
+    attempts      integer not null default 1,
+    error         text,
+    -- what became of the file: the loader's outcome (null: not loaded yet). Only a file whose content
+    -- reached raw (loaded, or skipped as already loaded) lends its validators to the next request.
+    load_status   text check (load_status in ('loaded', 'skipped', 'failed')),
+    started_at    timestamptz not null,
+    finished_at   timestamptz not null default clock_timestamp(),
+    duration_s    numeric(12, 3)
+);
+create index if not exists downloads_by_url on meta.downloads (source, url, download_id desc);
+
 -- DECP records from JSON and XML files, one row per contract or concession as it came.
 create table if not exists raw.decp_records (
     load_id       bigint  not null references meta.loads (load_id),
@@ -55,6 +80,57 @@ create table if not exists raw.decp_records (
 
 -- Rows of tabular files (consolidated CSV/Parquet, ministry exports): every column kept as text.
 create table if not exists raw.decp_tabular_rows (
+    load_id       bigint  not null references meta.loads (load_id),
+    record_number integer not null,
+    source        text    not null,
+    source_file   text    not null,
+    layout        text    not null,
+    record_kind   text    not null,
+    record        jsonb   not null,
+    primary key (load_id, record_number)
+);
+
+-- DGFiP payment delays (DGP), CSV or XLSX: record = {"row": {label: text, ...}, "mapping": {field: label}}.
+create table if not exists raw.dgp_rows (
+    load_id       bigint  not null references meta.loads (load_id),
+    record_number integer not null,
+    source        text    not null,
+    source_file   text    not null,
+    layout        text    not null,
+    record_kind   text    not null,
+    record        jsonb   not null,
+    primary key (load_id, record_number)
+);
+
+-- OECP census key figures (curated CSV, sample_data/census/): every column kept as text.
+create table if not exists raw.census_rows (
+    load_id       bigint  not null references meta.loads (load_id),
+    record_number integer not null,
+    source        text    not null,
+    source_file   text    not null,
+    layout        text    not null,
+    record_kind   text    not null,
+    record        jsonb   not null,
+    primary key (load_id, record_number)
+);
+
+-- SIRENE stock rows (unités légales and établissements) kept for the SIRENs/SIRETs the procurement
+-- data names; record_kind 'unite-legale' or 'etablissement'; empty values omitted.
+create table if not exists raw.sirene_records (
+    load_id       bigint  not null references meta.loads (load_id),
+    record_number integer not null,
+    source        text    not null,
+    source_file   text    not null,
+    layout        text    not null,
+    record_kind   text    not null,
+    record        jsonb   not null,
+    primary key (load_id, record_number)
+);
+
+-- CERC public-works survey (XLSX or CSV twin): one row per answer row, valid or rejected;
+-- record_kind 'respondent' or 'project'; record = {"sheet", "row", "cells": as typed,
+-- "parsed": values the intake read, "problems": [...], "valid"}.
+create table if not exists raw.cerc_survey_rows (
     load_id       bigint  not null references meta.loads (load_id),
     record_number integer not null,
     source        text    not null,

@@ -1,8 +1,13 @@
--- Count and amount of contracts by year of notification and nature (the observatory's first table).
+{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+
+-- Count and amount of contracts by year of notification and nature (the observatory's first table):
+-- one row per current contract of fct_contracts (deduplicated), nature normalised to the schemas' values,
+-- amounts = usable initial amounts (EUR excl. VAT; placeholders and out-of-range amounts left out).
 select
-    extract(year from notification_date)::int as notification_year,
-    coalesce(nature_raw, 'Inconnue') as nature,
+    contracts.notification_year,
+    natures.nature,
     count(*) as contracts,
-    sum(amount_eur) as amount_eur
-from {{ ref('stg_decp__contracts') }}
+    sum(contracts.initial_amount_usable_eur) as amount_eur
+from {{ ref('fct_contracts') }} as contracts
+join {{ ref('dim_contract_nature') }} as natures on natures.nature_key = contracts.nature_key
 group by 1, 2

@@ -1,0 +1,1 @@
+"""Benchmarks of the warehouse and the synthetic national-scale DECP input they load."""

@@ -1,0 +1,1 @@
+"""Test infrastructure for a real CKAN portal (see portal.py)."""
