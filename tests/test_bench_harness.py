@@ -1,0 +1,22 @@
+"""The benchmark harness works end to end at a tiny size (the real run is by hand: see BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import re
+
+from bench import harness
+
+
+def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    harness.main(["--records", "2000", "--sizes", "1000", "--repeats", "1", "--admin-url", pg_admin_url,
+                  "--work-dir", str(tmp_path / "work"), "--report", str(report)])
+    text = report.read_text()
+    for step in ("COPY floor", "orcp ingest", "json.load + json_normalize + to_sql", "dbt build (full)",
+                 "dbt build after +1,000 contracts", "re-publication, nothing changed"):
+        assert step in text
+    # Every record generated is counted by the floor and by the ingest alike.
+    assert len(re.findall(r"\| (?:COPY floor|orcp ingest)[^|]*\| 2,000 \|", text)) == 2
+    assert "0 of" in text.split("re-publication, nothing changed")[1].splitlines()[0]  # nothing rewritten
+    assert "ingest / floor:" in text and "pandas / ingest:" in text
+    assert "| 1,000 |" in text  # the growth table
