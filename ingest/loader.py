@@ -61,18 +61,21 @@ def load_file(
     member: str | None = None,
     database_url: str | None = None,
     parser: Parser = open_records,
+    sha256: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> LoadResult:
     """Load ``path`` into its raw table. Never raises for bad input: the result says what happened.
 
     ``parser`` defaults to DECP format detection; other sources (payment delays, survey) pass theirs.
+    ``sha256`` is the file's hash when the caller already has it (computed while downloading): it
+    saves a read of the whole file.
     """
     database_url = database_url or db.database_url()
     name = display_name or path.name
     with db.connect(database_url, autocommit=True) as conn:
         if not path.is_file():
             return _book_failure(conn, source, url, name, member, None, None, f"file not found: {path}")
-        sha256, size = sha256_of(path), path.stat().st_size
+        sha256, size = sha256 or sha256_of(path), path.stat().st_size
         previous = conn.execute(
             "select load_id from meta.loads where sha256 = %s and status = 'loaded'", (sha256,)
         ).fetchone()

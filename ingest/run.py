@@ -222,7 +222,8 @@ def ingest_url(
         record_load_status(fetched.download_id, "skipped", database_url)
         return [result]
     results = _load_local_file(
-        fetched.path, source, url=url, progress=progress, database_url=database_url
+        fetched.path, source, url=url, progress=progress, database_url=database_url,
+        sha256=fetched.sha256,
     )
     record_load_status(fetched.download_id, _overall_status(results), database_url)
     return results
@@ -254,6 +255,7 @@ def _load_local_file(
     url: str | None = None,
     progress: IngestProgress,
     database_url: str | None,
+    sha256: str | None = None,
 ) -> list[LoadResult]:
     def on_records(count: int) -> None:
         progress.loading(path.name, count)
@@ -263,7 +265,7 @@ def _load_local_file(
         results = ingest_zip(path, source, **options)
         progress.loading(path.name, sum(result.records for result in results))
     else:
-        results = [load_file(path, source, **options)]
+        results = [load_file(path, source, sha256=sha256, **options)]  # hashed while downloading
     progress.file_done(path.name)
     return results
 

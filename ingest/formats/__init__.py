@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
+    """One record (a NamedTuple: built a million times per national file, it must be cheap)."""
+
     number: int  # 1-based record (or line) number within the file
     layout: str  # e.g. "decp-2019", "decp-v2", "decp-tabular", "minef-csv"
     kind: str  # "marche", "contrat-concession", or "row" for tabular files
