@@ -20,8 +20,6 @@ SUITES_FILE = Path(__file__).with_name("suites.yml")
 DOCS_SITE = "orcp_quality"
 CONNECTION_VARIABLE = "ORCP_GX_CONNECTION"
 
-# GX logs every temporary directory it creates at INFO; keep the pipeline output readable.
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 class QualityGateError(RuntimeError):
@@ -66,6 +64,8 @@ def run_checks(url: str | None = None, suites: list[dict] | None = None) -> Chec
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX sets this logger to INFO and logs every temporary directory it creates: keep the output readable.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     url = url or db.database_url()
     suites = suites if suites is not None else load_suites()
     os.environ[CONNECTION_VARIABLE] = _sqlalchemy_url(url)

@@ -103,7 +103,7 @@ def check() -> None:
     """Run the Great Expectations suites; exit 1 on a critical failure."""
     _init()
     report = _step("check", lambda: pipeline.check_step(block_on_failure=False))
-    _print_quality(report)
+    _print_quality(report, summary=False)
     if report.critical_failures:
         raise typer.Exit(1)
 
@@ -153,8 +153,9 @@ def _print_run_summary(url: str, outcomes: dict) -> None:
         console.print(f"  dataset:        {dataset.folder} ({dataset.rows} rows)")
 
 
-def _print_quality(report) -> None:
-    console.print(report.describe())
+def _print_quality(report, summary: bool = True) -> None:
+    if summary:
+        console.print(report.describe())
     for outcome in report.critical_failures + report.warnings:
         console.print(f"  {outcome.severity}: {outcome.suite}.{outcome.column or '*'} "
                       f"{outcome.expectation} (observed {outcome.observed})")

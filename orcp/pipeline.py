@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from orcp.settings import SAMPLE_DATA_DIR
+
 log = logging.getLogger(__name__)
 
-# The registry source of the bundled sample, loaded when no input is given.
+# The registry source of the bundled DECP sample, loaded when no input is given.
 DEFAULT_INPUTS = ["sample"]
 
 
@@ -39,11 +41,25 @@ def ingest_step(targets: list[str] | None = None, source: str | None = None, on_
     summary = IngestSummary()
     for target in targets or DEFAULT_INPUTS:
         summary.results += ingest_target(target, source=source, on_progress=on_progress)
+    if not targets:
+        summary.results += _bundled_companion_samples()
     for failure in summary.failed:
         log.error("%s", failure.error)
     if fail_on_error and summary.failed:
         raise IngestError(f"{len(summary.failed)} file(s) failed: " + "; ".join(f.error for f in summary.failed))
     return summary
+
+
+def _bundled_companion_samples() -> list:
+    """The demo's other sources: payment delays, census key figures, a filled CERC survey."""
+    from ingest import census
+    from ingest.formats import dgp
+    from ingest.survey.intake import ingest_survey
+
+    results = dgp.load(SAMPLE_DATA_DIR / "dgp")
+    results.append(census.load())
+    results.append(ingest_survey(SAMPLE_DATA_DIR / "survey" / "enquete_cerc_travaux_publics_exemple.xlsx").load)
+    return results
 
 
 def transform_step(select: str | None = None):
