@@ -66,80 +66,34 @@ create table if not exists meta.downloads (
 );
 create index if not exists downloads_by_url on meta.downloads (source, url, download_id desc);
 
--- DECP records from JSON and XML files, one row per contract or concession as it came.
-create table if not exists raw.decp_records (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
-
--- Rows of tabular files (consolidated CSV/Parquet, ministry exports): every column kept as text.
-create table if not exists raw.decp_tabular_rows (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
-
--- DGFiP payment delays (DGP), CSV or XLSX: record = {"row": {label: text, ...}, "mapping": {field: label}}.
-create table if not exists raw.dgp_rows (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
-
--- OECP census key figures (curated CSV, sample_data/census/): every column kept as text.
-create table if not exists raw.census_rows (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
-
--- SIRENE stock rows (unités légales and établissements) kept for the SIRENs/SIRETs the procurement
--- data names; record_kind 'unite-legale' or 'etablissement'; empty values omitted.
-create table if not exists raw.sirene_records (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
-
--- CERC public-works survey (XLSX or CSV twin): one row per answer row, valid or rejected;
--- record_kind 'respondent' or 'project'; record = {"sheet", "row", "cells": as typed,
--- "parsed": values the intake read, "problems": [...], "valid"}.
-create table if not exists raw.cerc_survey_rows (
-    load_id       bigint  not null references meta.loads (load_id),
-    record_number integer not null,
-    source        text    not null,
-    source_file   text    not null,
-    layout        text    not null,
-    record_kind   text    not null,
-    record        jsonb   not null,
-    primary key (load_id, record_number)
-);
+-- Raw tables: every one has the same shape, one row per source record as it came (jsonb), with its
+-- load, its position in the file, the source and the file. What each holds:
+--   decp_records       DECP JSON and XML files (2019 and v2 layouts): one row per contract or concession
+--   decp_tabular_rows  tabular files (consolidated CSV/Parquet, ministry exports): {column: text}
+--   dgp_rows           DGFiP payment delays, CSV or XLSX: {"row": {label: text}, "mapping": {field: label}}
+--   census_rows        OECP census key figures (curated CSV, sample_data/census/): {column: text}
+--   sirene_records     SIRENE stock rows kept for the companies the procurement data names;
+--                      record_kind 'unite-legale' or 'etablissement'; empty values omitted
+--   cerc_survey_rows   CERC public-works survey answers, valid or rejected; record_kind 'respondent' or
+--                      'project'; {"sheet", "row", "cells", "parsed", "problems", "valid"}
+do $$
+declare t text;
+begin
+  foreach t in array array['decp_records', 'decp_tabular_rows', 'dgp_rows', 'census_rows',
+                           'sirene_records', 'cerc_survey_rows'] loop
+    execute format($ddl$
+      create table if not exists raw.%I (
+          load_id       bigint  not null references meta.loads (load_id),
+          record_number integer not null,
+          source        text    not null,
+          source_file   text    not null,
+          layout        text    not null,
+          record_kind   text    not null,
+          record        jsonb   not null,
+          primary key (load_id, record_number)
+      )$ddl$, t);
+  end loop;
+end $$;
 
 grant usage on schema raw, meta to orcp_loader, orcp_transformer;
 grant select, insert, update, delete on all tables in schema raw, meta to orcp_loader;
