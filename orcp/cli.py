@@ -92,10 +92,15 @@ def sources() -> None:
 
 
 @app.command()
-def transform(select: Optional[str] = typer.Option(None, help="dbt node selection.")) -> None:
-    """Build the dbt models and run their tests (dbt build)."""
+def transform(
+    select: Optional[str] = typer.Option(None, help="dbt node selection."),
+    full_refresh: bool = typer.Option(False, "--full-refresh",
+                                      help="Rebuild incremental models from all raw data (after a change of "
+                                           "reference seeds or of the DECP models)."),
+) -> None:
+    """Build the dbt models and run their tests (dbt build); incremental models process new loads only."""
     _init()
-    _step("transform", lambda: pipeline.transform_step(select))
+    _step("transform", lambda: pipeline.transform_step(select, full_refresh))
 
 
 @app.command()
@@ -115,6 +120,16 @@ def publish() -> None:
     for dataset in _step("publish", pipeline.publish_step):
         console.print(f"{dataset.name}: {dataset.rows} rows, {'updated' if dataset.changed else 'unchanged'}"
                       f" -> {dataset.folder}")
+    _print_reports()
+
+
+def _print_reports() -> None:
+    from publish.dcat import CATALOG_FILE
+    from publish.reports import REPORTS_DIR
+
+    opendata = get_settings().opendata_dir
+    console.print(f"  reports:        {opendata / REPORTS_DIR / 'index.html'}"
+                  f"\n  catalogue:      {opendata / CATALOG_FILE}")
 
 
 @app.command()
@@ -151,14 +166,14 @@ def _print_run_summary(url: str, outcomes: dict) -> None:
                   f"\n  quality report: {outcomes['check'].docs_index}")
     for dataset in outcomes["publish"]:
         console.print(f"  dataset:        {dataset.folder} ({dataset.rows} rows)")
+    _print_reports()
 
 
 def _print_quality(report, summary: bool = True) -> None:
     if summary:
         console.print(report.describe())
     for outcome in report.critical_failures + report.warnings:
-        console.print(f"  {outcome.severity}: {outcome.suite}.{outcome.column or '*'} "
-                      f"{outcome.expectation} (observed {outcome.observed})")
+        console.print(f"  {outcome.severity}: {outcome.describe()}")
 
 
 def _step(name: str, action):

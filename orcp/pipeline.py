@@ -62,10 +62,10 @@ def _bundled_companion_samples() -> list:
     return results
 
 
-def transform_step(select: str | None = None):
+def transform_step(select: str | None = None, full_refresh: bool = False):
     from orcp.transform import build
 
-    return build(select=select)
+    return build(select=select, full_refresh=full_refresh)
 
 
 def check_step(block_on_failure: bool = True):

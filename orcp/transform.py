@@ -49,16 +49,18 @@ def dbt_environment(url: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def dbt_vars() -> dict:
+    """Settings that change what the models compute: they reach dbt as vars."""
+    return {"min_records": get_settings().min_records}
+
+
 def run_dbt(args: list[str], url: str | None = None) -> TransformResult:
     """Run a dbt command (e.g. ["build"]) on the project; the result lists failing nodes."""
     from dbt.cli.main import dbtRunner
 
     url = url or db.database_url()
-    settings = get_settings()
-    target_dir = settings.data_dir / "dbt-target"
-    # Settings that change what the models compute reach dbt as vars.
-    dbt_vars = json.dumps({"min_records": settings.min_records})
-    full_args = ["--quiet", *args, "--vars", dbt_vars,
+    target_dir = get_settings().data_dir / "dbt-target"
+    full_args = ["--quiet", *args, "--vars", json.dumps(dbt_vars()),
                  "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_dir), "--log-path", str(target_dir / "logs")]
     with dbt_environment(url):
@@ -79,8 +81,10 @@ def _summarise(outcome) -> TransformResult:
     return TransformResult(succeeded=bool(outcome.success), counts=counts, failures=failures)
 
 
-def build(url: str | None = None, select: str | None = None) -> TransformResult:
-    args = ["build"] + (["--select", select] if select else [])
+def build(url: str | None = None, select: str | None = None, full_refresh: bool = False) -> TransformResult:
+    """dbt build; incremental models process only new loads unless full_refresh (needed after a change of
+    seeds or of the DECP SQL)."""
+    args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
     result = run_dbt(args, url)
     if not result.succeeded:
         raise TransformError(result.describe())

@@ -7,7 +7,9 @@ path), version, homepage, sources, contributors (role "publisher"), resources (n
 description, mediatype, hash "sha256:<hex>", bytes, rows, schema.fields).
 ORCP extension keys (all optional): ``temporal`` {"start", "end"} (ISO dates), ``spatial``
 (text, default "Hauts-de-France"), ``frequency`` (daily ... annual, irregular, or an EU
-vocabulary URI), ``method_version``, ``as_of`` (ISO date of the data).
+vocabulary URI), ``method_version``, ``as_of`` (ISO date of the data), ``methodology`` (French
+text: how the figures are computed; appended to the CKAN description). The resource schema's
+``primaryKey`` (the grain) travels with the schema.
 
 They become CKAN core fields and the extras ckanext-dcat (DCAT-AP) reads: temporal_start/end,
 spatial_text, frequency, language, provenance, source, publisher_name, version_notes.
@@ -86,7 +88,7 @@ def package_fields(descriptor: dict, where: Path) -> dict:
     package = {
         "name": descriptor["name"],
         "title": _required(descriptor, "title", where),
-        "notes": _required(descriptor, "description", where),
+        "notes": _notes(descriptor, where),
         "license_id": _required(licence, "name", where, "licenses[0].name"),
         "tags": [{"name": keyword} for keyword in descriptor.get("keywords", [])],
         "version": str(descriptor.get("method_version") or descriptor.get("version") or ""),
@@ -96,6 +98,12 @@ def package_fields(descriptor: dict, where: Path) -> dict:
     package["extras"] = [{"key": key, "value": value}
                          for key, value in sorted(_extras(descriptor, where).items()) if value]
     return package
+
+
+def _notes(descriptor: dict, where: Path) -> str:
+    description = _required(descriptor, "description", where)
+    methodology = descriptor.get("methodology")
+    return f"{description}\n\n**Méthodologie.** {methodology}" if methodology else description
 
 
 def _extras(descriptor: dict, where: Path) -> dict[str, str]:

@@ -118,7 +118,9 @@ def test_reconciliation_fails_when_a_kept_version_vanishes_in_the_pipeline(loade
         delete from intermediate.int_decp__contract_versions
         where record_id = (select min(record_id) from intermediate.int_decp__contract_versions
                            where record_id / 10000000000 = %s)""", original)
-    result = transform.run_dbt(["build", "--select", "fct_contract_modifications rpt_decp_load_reconciliation"], url)
+    # the marts are incremental: rebuilt in full, fct_contract_modifications reads the damaged table again
+    result = transform.run_dbt(["build", "--full-refresh", "--select",
+                                "fct_contract_modifications rpt_decp_load_reconciliation"], url)
     assert not result.succeeded
     assert any(RECONCILIATION_TEST in failure for failure in result.failures), result.failures
     assert reconciliation(url)[original][5] == 1  # one record unaccounted for

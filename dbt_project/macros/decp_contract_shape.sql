@@ -14,7 +14,14 @@ cleaned as (
         {{ iso_date_text('e.notification_date_raw') }} as notification_iso,
         {{ iso_date_text('e.publication_date_raw') }} as publication_iso,
         {{ to_amount('e.amount_raw') }} as amount_parsed,
-        {{ cpv_code('e.cpv_raw') }} as cpv_code,
+        {{ cpv_digits('e.cpv_raw') }} as cpv_digits,
+        -- the free texts together: one search for mojibake and lost characters instead of one per field
+        concat_ws('|', e.object_raw, e.buyer_name_raw, e.place_name_raw, e.suppliers::text) as free_text,
+        {{ to_numeric('e.duration_raw') }} as duration_number,
+        {{ to_numeric('e.offers_raw') }} as offers_number,
+        {{ to_numeric('e.advance_rate_raw') }} as advance_rate_number,
+        {{ to_numeric('e.origin_eu_raw') }} as origin_eu_number,
+        {{ to_numeric('e.origin_france_raw') }} as origin_france_number,
         nullif(upper(regexp_replace(e.place_code_raw, '[\s\u00A0]', '', 'g')), '') as place_code_cleaned
     from {{ extracted }} as e
     offset 0  -- optimisation fence: each expression below is computed once per row, not inlined into every use
@@ -27,8 +34,11 @@ typed as (
         {{ iso_to_date('c.notification_iso') }} as notification_date,
         {{ iso_to_date('c.publication_iso') }} as publication_date,
         {{ amount_problem('c.amount_parsed') }} as amount_problem,
-        {{ to_months('c.duration_raw') }} as duration_months,
-        {{ to_offer_count('c.offers_raw') }} as offers_received,
+        {{ cpv_code_from_digits('c.cpv_digits') }} as cpv_code,
+        {{ months_from_numeric('c.duration_number') }} as duration_months,
+        {{ offer_count_from_numeric('c.offers_number') }} as offers_received,
+        coalesce({{ has_mojibake('c.free_text') }}, false) as had_mojibake,
+        coalesce({{ has_replacement_char('c.free_text') }}, false) as has_lost_characters,
         {{ enum_value('nature') }} as nature,
         {{ enum_value('procedure') }} as procedure,
         {{ enum_value('price_form') }} as price_form,
@@ -60,13 +70,12 @@ shaped as (
         case when t.amount_problem is null then t.amount_parsed end as amount_usable_eur,
         {{ has_consideration('t.social_raw', 'social') }} as has_social_consideration,
         {{ has_consideration('t.environmental_raw', 'environmental') }} as has_environmental_consideration,
-        {{ clean_text('t.object_raw') }} as object,
-        {{ clean_text('t.buyer_name_raw') }} as buyer_name,
-        {{ clean_text('t.place_name_raw') }} as place_name,
-        coalesce({{ has_mojibake("concat_ws('|', t.object_raw, t.buyer_name_raw, t.place_name_raw, t.suppliers::text)") }}, false)
-            as had_mojibake,
-        coalesce({{ has_replacement_char("concat_ws('|', t.object_raw, t.buyer_name_raw, t.place_name_raw, t.suppliers::text)") }}, false)
-            as has_lost_characters
+        -- a field has mojibake only if the free texts have some: otherwise only trimmed
+        case when t.had_mojibake then {{ clean_text('t.object_raw') }} else nullif(btrim(t.object_raw), '') end as object,
+        case when t.had_mojibake then {{ clean_text('t.buyer_name_raw') }} else nullif(btrim(t.buyer_name_raw), '') end
+            as buyer_name,
+        case when t.had_mojibake then {{ clean_text('t.place_name_raw') }} else nullif(btrim(t.place_name_raw), '') end
+            as place_name
     from typed as t
     offset 0
 )
@@ -116,13 +125,13 @@ select
     s.grouping_type,
     {{ to_boolean('s.innovative_raw') }} as is_innovative,
     {{ to_boolean('s.advance_raw') }} as advance_granted,
-    {{ to_share('s.advance_rate_raw') }} as advance_rate,
+    {{ share_from_numeric('s.advance_rate_number') }} as advance_rate,
     {{ to_boolean('s.subcontracting_raw') }} as subcontracting_declared,
     nullif(btrim(s.framework_id_raw), '') as framework_contract_id,
     s.has_social_consideration,
     s.has_environmental_consideration,
-    {{ to_share('s.origin_eu_raw') }} as origin_eu_share,
-    {{ to_share('s.origin_france_raw') }} as origin_france_share,
+    {{ share_from_numeric('s.origin_eu_number') }} as origin_eu_share,
+    {{ share_from_numeric('s.origin_france_number') }} as origin_france_share,
     s.suppliers,
     s.modifications,
     {{ to_numeric('s.tabular_version_raw') }}::int as tabular_version,
@@ -151,7 +160,7 @@ select
         case when s.record_kind = 'contrat-concession' then null
              when s.cpv_raw is null or btrim(s.cpv_raw) = '' then 'cpv_missing'
              when s.cpv_code is null then 'cpv_malformed'
-             when s.cpv_code ~ '^0' and regexp_replace(split_part(btrim(s.cpv_raw), '-', 1), '\s', '', 'g') ~ '^[0-9]{7}$'
+             when s.cpv_code ~ '^0' and s.cpv_digits ~ '^[0-9]{7}$'
                  then 'cpv_leading_zero_restored' end,
         case when s.nature is null and nullif(btrim(s.nature_raw), '') is not null then 'nature_unmapped' end,
         case when s.procedure is null and nullif(btrim(s.procedure_raw), '') is not null then 'procedure_unmapped' end,

@@ -49,7 +49,8 @@
         on {{ field }}_exact.field = '{{ field }}' and {{ field }}_exact.value = {{ raw_expr }}
     left join {{ ref('ref_decp_enum_variants') }} as {{ field }}_variant
         on {{ field }}_variant.field = '{{ field }}'
-       and {{ field }}_variant.variant_key = case when {{ field }}_exact.value is null then {{ label_key(raw_expr) }} end
+       and {{ field }}_variant.variant_key = case when {{ field }}_exact.value is null and {{ raw_expr }} is not null
+                                                  then {{ label_key(raw_expr) }} end
 {%- endmacro %}
 
 {% macro enum_value(field) -%}
@@ -68,4 +69,13 @@
     {{ party }} ->> 'commune_code' as supplier_commune_code_raw,
     {{ party }} ->> 'departement_code' as supplier_departement_code_raw,
     {{ party }} ->> 'region_code' as supplier_region_code_raw
+{%- endmacro %}
+
+{# The base key of a record (int_decp__record_keys): buyer SIRET + cleaned contract id, or, without a usable id, a
+   hash of the buyer's notification date, amount, object and supplier ids. Null without a buyer SIRET. #}
+{% macro decp_base_key(r) -%}
+    {{ r }}.buyer_siret || '|' || coalesce({{ r }}.contract_id, 'noid:' || md5(concat_ws('|',
+        {{ r }}.notification_date, trim_scale({{ r }}.amount_eur), {{ r }}.object,
+        (select string_agg(supplier ->> 'id', ',' order by supplier ->> 'id')
+         from jsonb_array_elements({{ r }}.suppliers) as supplier))))
 {%- endmacro %}

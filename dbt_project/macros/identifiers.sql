@@ -54,10 +54,17 @@
 {# CPV main code on 8 digits: check digit ("-7") and spaces dropped; a 7-digit code gets back the
    leading zero lost by integer typing; null when it cannot be read as a CPV code. #}
 {% macro cpv_code(expr) -%}
-    case when regexp_replace(split_part(btrim({{ expr }}), '-', 1), '\s', '', 'g') ~ '^[0-9]{8}$'
-              then regexp_replace(split_part(btrim({{ expr }}), '-', 1), '\s', '', 'g')
-         when regexp_replace(split_part(btrim({{ expr }}), '-', 1), '\s', '', 'g') ~ '^[0-9]{7}$'
-              then '0' || regexp_replace(split_part(btrim({{ expr }}), '-', 1), '\s', '', 'g')
+    {{ cpv_code_from_digits(cpv_digits(expr)) }}
+{%- endmacro %}
+
+{# The code part of a CPV value: check digit and spaces dropped (cpv_code's input, to compute once per row). #}
+{% macro cpv_digits(expr) -%}
+    regexp_replace(split_part(btrim({{ expr }}), '-', 1), '\s', '', 'g')
+{%- endmacro %}
+
+{% macro cpv_code_from_digits(digits) -%}
+    case when {{ digits }} ~ '^[0-9]{8}$' then {{ digits }}
+         when {{ digits }} ~ '^[0-9]{7}$' then '0' || {{ digits }}
     end
 {%- endmacro %}
 

@@ -9,10 +9,12 @@
      from aggregates
 
    Below var('min_records') records the value is null and the status says "insufficient data":
-   such a row is never published as a number. #}
+   such a row is never published as a number. available='<condition>' marks the rows where the data
+   cannot answer at all (condition false, e.g. a field the 2019 format does not have): the value is
+   null and the status "not available", never 0. #}
 {% macro indicator_fields(value, numerator, denominator, n, unknown_share='null', coverage='null',
-                          threshold_eur='null', as_of='null') -%}
-    case when {{ n }} >= {{ var('min_records') }} then ({{ value }})::numeric end as value,
+                          threshold_eur='null', as_of='null', available='true') -%}
+    case when ({{ available }}) and {{ n }} >= {{ var('min_records') }} then ({{ value }})::numeric end as value,
     ({{ numerator }})::numeric as numerator,
     ({{ denominator }})::numeric as denominator,
     ({{ n }})::bigint as n,
@@ -21,5 +23,6 @@
     ({{ threshold_eur }})::numeric as threshold_eur,
     '{{ var("method_version") }}'::text as method_version,
     coalesce(({{ as_of }})::date, current_date) as as_of_date,
-    case when {{ n }} >= {{ var('min_records') }} then 'ok' else 'insufficient data' end as status
+    case when not ({{ available }}) then 'not available'
+         when {{ n }} >= {{ var('min_records') }} then 'ok' else 'insufficient data' end as status
 {%- endmacro %}

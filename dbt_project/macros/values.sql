@@ -50,8 +50,12 @@
 
 {# A duration in whole months, 1 to 1200; "NC" (not communicated), 0 and nonsense give null. #}
 {% macro to_months(expr) -%}
-    case when {{ to_numeric(expr) }} > 0 and {{ to_numeric(expr) }} <= 1200
-         then ceil({{ to_numeric(expr) }})::int end
+    {{ months_from_numeric(to_numeric(expr)) }}
+{%- endmacro %}
+
+{# The same from a number already typed (to_numeric computed once, e.g. in a CTE column). #}
+{% macro months_from_numeric(num) -%}
+    case when {{ num }} > 0 and {{ num }} <= 1200 then ceil({{ num }})::int end
 {%- endmacro %}
 
 {% macro is_not_communicated(expr) -%}
@@ -67,14 +71,20 @@
 
 {# A count of offers received: a whole number from 1 to 999 (an awarded contract had at least one offer). #}
 {% macro to_offer_count(expr) -%}
-    case when {{ to_numeric(expr) }} >= 1 and {{ to_numeric(expr) }} < 1000
-              and {{ to_numeric(expr) }} = trunc({{ to_numeric(expr) }})
-         then {{ to_numeric(expr) }}::int end
+    {{ offer_count_from_numeric(to_numeric(expr)) }}
+{%- endmacro %}
+
+{% macro offer_count_from_numeric(num) -%}
+    case when {{ num }} >= 1 and {{ num }} < 1000 and {{ num }} = trunc({{ num }}) then {{ num }}::int end
 {%- endmacro %}
 
 {# A share between 0 and 1 (tauxAvance, origineUE, origineFrance). #}
 {% macro to_share(expr) -%}
-    case when {{ to_numeric(expr) }} between 0 and 1 then {{ to_numeric(expr) }} end
+    {{ share_from_numeric(to_numeric(expr)) }}
+{%- endmacro %}
+
+{% macro share_from_numeric(num) -%}
+    case when {{ num }} between 0 and 1 then {{ num }} end
 {%- endmacro %}
 
 {# Whether a list of considerations (JSON array, "['a', 'b']" or plain text) names one of the

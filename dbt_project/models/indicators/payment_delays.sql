@@ -7,7 +7,7 @@
 -- Unweighted: the file has no payment count or amount per budget, so a small budget weighs as much as a
 -- large one. Every year x territory x category appears: where fewer than var('min_records') budgets have a
 -- known delay, the value is null and the status 'insufficient data'.
-{% set hdf_departments = {'02': 'Aisne', '59': 'Nord', '60': 'Oise', '62': 'Pas-de-Calais', '80': 'Somme'} %}
+{% set departments = hdf_departments() %}
 {% set categories = {'all': 'Toutes catégories', 'commune': 'Communes', 'epci': 'EPCI (intercommunalités)',
                      'departement': 'Départements', 'region': 'Régions', 'health': 'Établissements de santé',
                      'social_housing': 'Logement social', 'other': 'Autres entités', 'unknown': 'Catégorie inconnue'} %}
@@ -36,7 +36,7 @@ categorised as (
 
 territories (territory_level, territory_code, territory_name) as (
     values
-    {%- for code, name in hdf_departments.items() %}
+    {%- for code, name in departments.items() %}
         ('departement', '{{ code }}', '{{ name }}'),
     {%- endfor %}
         ('region', '32', 'Hauts-de-France'),
@@ -44,10 +44,7 @@ territories (territory_level, territory_code, territory_name) as (
 ),
 
 category_labels (category, category_label_fr) as (
-    values
-    {%- for code, label in categories.items() %}
-        ('{{ code }}', '{{ label }}'){{ ',' if not loop.last }}
-    {%- endfor %}
+    {{ values_from(categories) }}
 ),
 
 years as (

@@ -1,4 +1,11 @@
-{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='contract_sk', unique_key='contract_sk',
+    indexes=[{'columns': ['contract_sk']}],
+    pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
 
 -- One row per version of a contract: version 0 is the initial award, version k the state after its k-th
 -- modification; is_current marks the version fct_contracts shows. source_record_ids are the raw records the
@@ -22,4 +29,7 @@ select
     versions.source_record_ids
 from {{ ref('int_decp__contract_versions') }} as versions
 left join {{ ref('dim_date') }} as version_dates on version_dates.calendar_date = versions.version_date
+{%- if incremental %}
+where versions.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+{%- endif %}
 window by_version as (partition by versions.contract_sk order by versions.version_index)

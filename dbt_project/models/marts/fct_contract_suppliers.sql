@@ -1,4 +1,11 @@
-{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='contract_sk', unique_key='contract_sk',
+    indexes=[{'columns': ['contract_sk']}],
+    pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
 
 -- One row per contract and supplier of its current version. A contract's amount is split equally between
 -- its co-contractors (the observatory's rule): amount_share_eur = amount / number of suppliers. A contract
@@ -8,12 +15,18 @@ with contracts as (
     select contract_sk, buyer_key, notification_date_key, cpv_key, contract_type, initial_amount_usable_eur,
            amount_usable_eur, supplier_count
     from {{ ref('fct_contracts') }}
+    {%- if incremental %}
+    where contract_sk in (select contract_sk from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
 ),
 
 suppliers as (
     select contract_sk, supplier_position, supplier_natural_key, supplier_siret_status, is_id_type_inferred
     from {{ ref('int_decp__version_suppliers') }}
     where is_current
+    {%- if incremental %}
+      and contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
 )
 
 select

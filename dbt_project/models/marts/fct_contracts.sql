@@ -1,4 +1,11 @@
-{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='contract_sk', unique_key='contract_sk',
+    indexes=[{'columns': ['contract_sk'], 'unique': true}, {'columns': ['buyer_key', 'buyer_geography_key']}],
+    pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}, {{ ref('int_decp__records') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
 
 -- One row per contract (deduplicated, see int_decp__record_keys and int_decp__contract_versions), at its
 -- current version, with the keys of its dimensions (the 'unknown' member when a value is missing) and the
@@ -6,6 +13,21 @@
 -- is unusable (amount_problem says why).
 with contracts as (
     select * from {{ ref('int_decp__contracts') }}
+    {%- if incremental %}
+    -- the pending contracts, and those of the buyers whose location changed in dim_buyer: a buyer's location
+    -- depends on its records (decp.info columns) and on SIRENE, so only buyers of the pending loads are compared,
+    -- or every buyer when SIRENE data changed
+    where contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+       or buyer_siret in (
+            select buyers.buyer_siret from {{ ref('dim_buyer') }} as buyers
+            where (buyers.buyer_siret in (
+                       select pending.buyer_siret from {{ ref('int_decp__records') }} as pending
+                       where pending.load_id = any({{ decp_pending_loads(batch) }}))
+                   or (select is_sirene_changed from {{ ref('int_decp__batch') }}))
+              and exists (select 1 from {{ this }} as facts
+                          where facts.buyer_key = buyers.buyer_key
+                            and facts.buyer_geography_key <> buyers.buyer_geography_key))
+    {%- endif %}
 )
 
 select

@@ -1,7 +1,19 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace',
+    analyze_columns=['contract_sk', 'contract_key', 'main_record_id', 'buyer_siret', 'notification_date', 'cpv_code', 'procedure', 'nature', 'place_geography_level', 'place_geography_code'], decp_key='contract_key',
+    indexes=[{'columns': ['contract_key'], 'unique': true}, {'columns': ['buyer_siret']}],
+    post_hook=["{{ decp_mark_processed() }}"]) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
+
 -- One row per contract (contract key): its current version, its initial award, the attributes of the
 -- record the current version is kept from, where it was published and how often.
 with versions as (
     select * from {{ ref('int_decp__contract_versions') }}
+    {%- if incremental %}
+    where contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
 ),
 
 current_versions as (
@@ -23,22 +35,31 @@ publications as (
         array_agg(distinct keys.platform order by keys.platform) as platforms
     from {{ ref('int_decp__record_keys') }} as keys
     where keys.rejection_reason is null
+    {%- if incremental %}
+      and keys.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
     group by keys.contract_key
 ),
 
 initial_awards as (
-    -- lots published under one id show as publications of version 0 that disagree on the award
+    -- lots published under one id show as publications of version 0 that disagree on the award (a contract
+    -- published once cannot disagree with itself: only the others are compared)
     select
         contract_key,
         count(distinct concat_ws('|', version_date, trim_scale(amount_eur),
               (select string_agg(supplier ->> 'id', ',' order by supplier ->> 'id')
                from jsonb_array_elements(suppliers) as supplier))) as distinct_initial_awards
     from (
-        select contract_key, publication_id, min(version_date) as version_date, min(amount_eur) as amount_eur,
-               jsonb_path_query_array(jsonb_agg(suppliers), '$[*][*]') as suppliers
-        from {{ ref('int_decp__record_versions') }}
-        where version_index = 0
-        group by contract_key, publication_id
+        select versions.contract_key, versions.publication_id, min(versions.version_date) as version_date,
+               min(versions.amount_eur) as amount_eur,
+               jsonb_path_query_array(jsonb_agg(versions.suppliers), '$[*][*]') as suppliers
+        from {{ ref('int_decp__record_versions') }} as versions
+        join publications on publications.contract_key = versions.contract_key and publications.publications > 1
+        where versions.version_index = 0
+        {%- if incremental %}
+          and versions.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+        {%- endif %}
+        group by versions.contract_key, versions.publication_id
     ) as initial_publications
     group by contract_key
 )

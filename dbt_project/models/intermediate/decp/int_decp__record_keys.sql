@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace',
+    analyze_columns=['record_id', 'load_id', 'base_key', 'contract_key', 'publication_id', 'rejection_reason', 'initial_year'], decp_key='base_key',
+    indexes=[{'columns': ['base_key']}, {'columns': ['contract_key']}, {'columns': ['load_id']}],
+    post_hook=["{{ decp_mark_processed() }}"]) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_base_keys') }}
+
 -- The contract key of every source record, or why the record is rejected.
 --
 -- Contract key = buyer SIRET + cleaned contract id, + the notification year when the same buyer and id
@@ -8,20 +15,28 @@
 --   modification): the rows of one load with the same buyer and id form one publication, whose initial
 --   notification date is that of its version 0 rows.
 -- * A record without a buyer identifier cannot be keyed: it is rejected.
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
 with records as (
     select
-        record_id,
-        load_id,
-        layout,
-        platform,
-        buyer_siret,
-        notification_date,
-        tabular_version,
-        buyer_siret is null as is_rejected,
-        buyer_siret || '|' || coalesce(contract_id, 'noid:' || md5(concat_ws('|',
-            notification_date, trim_scale(amount_eur), object, (select string_agg(supplier ->> 'id', ',' order by supplier ->> 'id')
-                                                    from jsonb_array_elements(suppliers) as supplier)))) as base_key
-    from {{ ref('int_decp__records') }}
+        records.record_id,
+        records.load_id,
+        records.layout,
+        records.platform,
+        records.buyer_siret,
+        records.notification_date,
+        records.tabular_version,
+        records.buyer_siret is null as is_rejected,
+        {{ decp_base_key('records') }} as base_key
+    from {{ ref('int_decp__records') }} as records
+    {%- if incremental %}
+    -- every record of the pending base keys (those already keyed, and the new ones), and the pending loads' rejects
+    where records.record_id in (
+        select record_id from {{ this }}
+        where base_key in (select base_key from {{ ref('int_decp__batch_base_keys') }})
+        union all
+        select record_id from {{ ref('int_decp__records') }} where load_id = any({{ decp_pending_loads(batch) }}))
+    {%- endif %}
 ),
 
 publications as (

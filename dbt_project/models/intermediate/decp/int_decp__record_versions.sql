@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace',
+    analyze_columns=['record_id', 'load_id', 'contract_key', 'publication_id', 'version_index', 'from_tabular_row'], decp_key='contract_key',
+    indexes=[{'columns': ['contract_key']}],
+    post_hook=["{{ decp_mark_processed() }}"]) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
+
 -- The versions of a contract each source record describes: one row per record and version.
 -- Version 0 is the initial award; version k applies the k-th modification on top of version k-1
 -- (a modification that does not restate the amount, duration or suppliers keeps the previous ones).
@@ -7,14 +16,19 @@
 --   versions are numbered by notification date within the publication, as decp.info itself does.
 -- Rejected records (no key) have no version.
 with records as (
-    select r.*, k.contract_key, k.publication_id
+    select
+        r.record_id, r.load_id, r.layout, r.notification_date, r.publication_date, r.amount_eur, r.duration_months,
+        r.suppliers, r.modifications, r.tabular_version, k.contract_key, k.publication_id
     from {{ ref('int_decp__records') }} as r
     join {{ ref('int_decp__record_keys') }} as k on k.record_id = r.record_id
     where k.rejection_reason is null
+    {%- if incremental %}
+      and k.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
 ),
 
 published_versions as (
-    -- the initial award of every record that is not a decp.info row
+    -- the initial award of every record that is not a decp.info row and has modifications
     select
         record_id, load_id, publication_id, contract_key,
         0 as version_index,
@@ -24,7 +38,7 @@ published_versions as (
         duration_months,
         case when jsonb_array_length(suppliers) > 0 then suppliers end as suppliers
     from records
-    where layout <> 'decp-tabular'
+    where layout <> 'decp-tabular' and jsonb_array_length(modifications) > 0
 
     union all
 
@@ -65,6 +79,20 @@ record_versions as (
     from carried
 ),
 
+unmodified_versions as (
+    -- a record without modification has its initial award only: nothing to carry over
+    select
+        record_id, load_id, publication_id, contract_key,
+        0 as version_index,
+        notification_date as version_date,
+        publication_date,
+        amount_eur,
+        duration_months,
+        suppliers
+    from records
+    where layout <> 'decp-tabular' and jsonb_array_length(modifications) = 0
+),
+
 tabular_versions as (
     select
         record_id, load_id, publication_id, contract_key,
@@ -83,7 +111,9 @@ select
     versions.*,
     {{ amount_problem('versions.amount_eur') }} as amount_problem
 from (
-    select * from record_versions
+    select *, false as from_tabular_row from record_versions
     union all
-    select * from tabular_versions
+    select *, false from unmodified_versions
+    union all
+    select *, true from tabular_versions
 ) as versions

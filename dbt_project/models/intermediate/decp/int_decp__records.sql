@@ -1,10 +1,27 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace',
+    analyze_columns=['record_id', 'load_id', 'buyer_siret', 'layout', 'notification_date', 'place_code', 'cpv_code', 'contract_id'], decp_key='load',
+    indexes=[{'columns': ['record_id'], 'unique': true}, {'columns': ['load_id']}],
+    post_hook=["{{ decp_mark_processed() }}"]) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('ref_decp_enum_variants') }}
+-- depends_on: {{ source('decp', 'decp_records') }}, {{ source('decp', 'decp_tabular_rows') }}
+
 -- Every DECP source record (both raw tables) in the unified contract shape, with its place of execution
 -- placed in COG 2025 and the checks that need reference data. The staging views are read here once:
--- everything downstream reads this table.
+-- everything downstream reads this table. Incremental: the records of the pending loads (int_decp__batch), read
+-- with the staging views' SQL filtered at the raw scan.
+{%- set batch = decp_batch() if is_incremental() else none %}
 with records as (
+{%- if batch is not none and not batch.full %}
+    {%- set pending = "load_id = any(" ~ decp_pending_loads(batch) ~ ")" %}
+    ({{ stg_decp__records_sql(pending) }})
+    union all
+    ({{ stg_decp__tabular_rows_sql(pending) }})
+{%- else %}
     select * from {{ ref('stg_decp__records') }}
     union all
     select * from {{ ref('stg_decp__tabular_rows') }}
+{%- endif %}
 ),
 
 departements as (

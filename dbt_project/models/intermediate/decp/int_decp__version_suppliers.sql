@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace',
+    analyze_columns=['contract_sk', 'contract_key', 'version_index', 'is_current', 'supplier_position', 'supplier_natural_key'], decp_key='contract_key',
+    indexes=[{'columns': ['contract_key']}],
+    post_hook=["{{ decp_mark_processed() }}"]) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
+
 -- One row per kept contract version and supplier, in published order, the supplier's identifier cleaned:
 -- typeIdentifiant mapped to the schema ("Siret", "" -> SIRET...), or inferred from the identifier's shape
 -- when missing (13-14 digits: SIRET; 2 letters then digits: TVA), the SIRET checked (14 digits and Luhn;
@@ -13,6 +22,9 @@ with parties as (
         {{ supplier_columns('parties.party') }}
     from {{ ref('int_decp__contract_versions') }} as versions
     cross join jsonb_array_elements(versions.suppliers) with ordinality as parties (party, position)
+    {%- if incremental %}
+    where versions.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+    {%- endif %}
 ),
 
 typed as (

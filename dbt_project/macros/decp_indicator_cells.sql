@@ -1,0 +1,136 @@
+{# Building blocks shared by the DECP indicators (order_book, sme_access, local_retention,
+   environmental_clauses, social_clauses, innovation, competition): which contracts are in scope, and the
+   year x territory x buyer-category cells each contract counts in. #}
+
+{# DECP-based series are computed at the DECP publication threshold (DATA.md: the 90k -> 40k break). #}
+{% macro decp_threshold_eur() -%} 40000 {%- endmacro %}
+
+{# As-of date of the DECP data: the end of the latest DECP load (as order_book_backlog). Publication dates
+   would say less: the decp.info tabular dataset has none. #}
+{% macro decp_as_of_date() -%}
+    (select max(loaded_at)::date from {{ ref('rpt_decp_load_reconciliation') }})
+{%- endmacro %}
+
+{# The contracts in scope: public contracts (marchés; concessions are left out: their value is the
+   concessionaire's expected revenue, not a purchase) with a known notification year, with their buyer's
+   category and location. category_of_buyer is the buyer's own category; the cell's is buyer_category. #}
+{% macro decp_scope_contracts() %}
+    select
+        contracts.contract_sk,
+        contracts.notification_year as year,
+        contracts.contract_type,
+        contracts.initial_amount_usable_eur as amount_eur,
+        contracts.procedure_key,
+        contracts.offers_received,
+        contracts.is_innovative,
+        contracts.has_social_consideration,
+        contracts.has_environmental_consideration,
+        buyers.buyer_category as category_of_buyer,
+        buyers.buyer_category_fr as category_of_buyer_fr,
+        buyers.departement_code as buyer_departement_code,
+        buyers.region_code as buyer_region_code,
+        buyers.is_hauts_de_france
+    from {{ ref('fct_contracts') }} as contracts
+    inner join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = contracts.buyer_key
+    where contracts.record_kind = 'marche' and contracts.notification_year is not null
+{% endmacro %}
+
+{# Each row of `relation` (a decp_scope_contracts() shape) once per cell it counts in: its buyer's
+   département (Hauts-de-France only), the region total '32' (Hauts-de-France buyers), France 'FR' (every
+   buyer, located or not); each time in its buyer's category and in 'all'. #}
+{% macro decp_in_cells(relation) %}
+    select
+        scoped.*,
+        place.territory_level,
+        place.territory_code,
+        category.buyer_category,
+        category.buyer_category_label_fr
+    from {{ relation }} as scoped
+    cross join lateral (values
+        ('departement', case when scoped.is_hauts_de_france then scoped.buyer_departement_code end),
+        ('region', case when scoped.is_hauts_de_france then '32' end),
+        ('national', 'FR')
+    ) as place (territory_level, territory_code)
+    cross join lateral (values
+        (scoped.category_of_buyer, scoped.category_of_buyer_fr),
+        ('all', 'Toutes catégories d''acheteurs')
+    ) as category (buyer_category, buyer_category_label_fr)
+    where place.territory_code is not null
+{% endmacro %}
+
+{# French name of an indicator territory. #}
+{% macro decp_territory_name(level, code) -%}
+    case {{ level }}
+        when 'national' then 'France'
+        when 'region' then 'Hauts-de-France'
+        else case {{ code }} when '02' then 'Aisne' when '59' then 'Nord' when '60' then 'Oise'
+                             when '62' then 'Pas-de-Calais' when '80' then 'Somme' end
+    end
+{%- endmacro %}
+
+{# The grain columns every DECP indicator row starts with. #}
+{% macro decp_indicator_head(indicator_id, measure, measure_label_fr) -%}
+    '{{ indicator_id }}'::text as indicator_id,
+    {{ measure }}::text as measure,
+    {{ measure_label_fr }}::text as measure_label_fr,
+    year,
+    territory_level,
+    territory_code,
+    {{ decp_territory_name('territory_level', 'territory_code') }} as territory_name,
+    buyer_category,
+    buyer_category_label_fr
+{%- endmacro %}
+
+{# indicator_fields with the DECP series' threshold and as-of date. #}
+{% macro decp_indicator_fields(value, numerator, denominator, n, unknown_share, coverage, available='true') -%}
+    {{ indicator_fields(value=value, numerator=numerator, denominator=denominator, n=n,
+                        unknown_share=unknown_share, coverage=coverage, threshold_eur=decp_threshold_eur(),
+                        as_of=decp_as_of_date(), available=available) }}
+{%- endmacro %}
+
+{# The whole of an indicator on considerations (environmental_clauses, social_clauses): by year x territory x
+   buyer category, the share of the contracts (count and usable initial amount) with at least one such
+   consideration, among the contracts whose record has the field. flag: the fct_contracts boolean column,
+   null where the record has no such field (2019 format): those contracts are left out of the shares; a
+   cell where none has the field is 'not available', never 0. #}
+{% macro decp_consideration_indicator(indicator_id, flag, count_label_fr, value_label_fr) %}
+with contracts as (
+    {{ decp_scope_contracts() }}
+),
+
+cells as (
+    {{ decp_in_cells('contracts') }}
+),
+
+aggregates as (
+    select
+        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
+        count(*) as contracts,
+        count({{ flag }}) as known,
+        count(*) filter (where {{ flag }}) as with_consideration,
+        count(amount_eur) filter (where {{ flag }} is not null) as known_with_amount,
+        sum(amount_eur) filter (where {{ flag }} is not null) as known_amount_eur,
+        coalesce(sum(amount_eur) filter (where {{ flag }}), 0) as amount_with_consideration_eur
+    from cells
+    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+)
+
+select
+    {{ decp_indicator_head(indicator_id, "'contract_share'", "'" ~ count_label_fr ~ "'") }},
+    {{ decp_indicator_fields(value='round(with_consideration::numeric / nullif(known, 0), 4)',
+                             numerator='with_consideration', denominator='known', n='known',
+                             unknown_share='(contracts - known)::numeric / contracts',
+                             coverage='known::numeric / contracts', available='known > 0') }}
+from aggregates
+
+union all
+
+select
+    {{ decp_indicator_head(indicator_id, "'value_share'", "'" ~ value_label_fr ~ "'") }},
+    {{ decp_indicator_fields(value='round(amount_with_consideration_eur / nullif(known_amount_eur, 0), 4)',
+                             numerator='amount_with_consideration_eur', denominator='known_amount_eur',
+                             n='known_with_amount',
+                             unknown_share='(contracts - known)::numeric / contracts',
+                             coverage='known_with_amount::numeric / contracts', available='known > 0') }}
+from aggregates
+{% endmacro %}

@@ -1,0 +1,117 @@
+-- Indicator local_retention: does the money stay in the territory? By notification year x territory x buyer
+-- category x supplier location relative to the buyer (same_departement, same_region = another département
+-- of the buyer's region, rest_of_france, abroad, unknown). Measures:
+--   value_share     initial amount attributed to suppliers of that location / initial amount of the contracts,
+--                   a contract's amount split equally between its co-contractors (shares add up to 1)
+--   contract_share  contracts with at least one supplier of that location / contracts (a contract counts
+--                   once per location among its suppliers, so these shares can add up to more than 1)
+-- The comparison needs the buyer's département: contracts of a buyer of unknown location are out of scope
+-- (they only lower the coverage of the national rows). Every location appears in every cell with contracts.
+{% set locations = {'same_departement': "Même département que l''acheteur",
+                    'same_region': "Autre département de la région de l''acheteur",
+                    'rest_of_france': 'Reste de la France', 'abroad': 'Étranger',
+                    'unknown': 'Localisation inconnue'} %}
+
+with contracts as (
+    {{ decp_scope_contracts() }}
+),
+
+cells as (
+    {{ decp_in_cells('contracts') }}
+),
+
+located_suppliers as (
+    select
+        contract_suppliers.contract_sk,
+        case
+            when suppliers.is_abroad then 'abroad'
+            when suppliers.departement_code is null then 'unknown'
+            when suppliers.departement_code = contracts.buyer_departement_code then 'same_departement'
+            when suppliers.region_code = contracts.buyer_region_code then 'same_region'
+            else 'rest_of_france'
+        end as supplier_location,
+        contract_suppliers.initial_amount_share_eur
+    from contracts
+    inner join {{ ref('fct_contract_suppliers') }} as contract_suppliers
+        on contract_suppliers.contract_sk = contracts.contract_sk
+    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
+    where contracts.buyer_departement_code is not null
+),
+
+contract_locations as (
+    select contract_sk, supplier_location, sum(initial_amount_share_eur) as amount_won_eur
+    from located_suppliers
+    group by contract_sk, supplier_location
+),
+
+cell_totals as (
+    select
+        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
+        count(*) as contracts,
+        count(*) filter (where buyer_departement_code is not null) as located_contracts,
+        count(amount_eur) filter (where buyer_departement_code is not null) as located_contracts_with_amount,
+        sum(amount_eur) filter (where buyer_departement_code is not null) as located_amount_eur
+    from cells
+    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+),
+
+location_totals as (
+    select
+        cells.year, cells.territory_code, cells.buyer_category, contract_locations.supplier_location,
+        count(*) as contracts_won,
+        sum(contract_locations.amount_won_eur) as amount_won_eur
+    from cells
+    inner join contract_locations on contract_locations.contract_sk = cells.contract_sk
+    group by cells.year, cells.territory_code, cells.buyer_category, contract_locations.supplier_location
+),
+
+location_labels (supplier_location, supplier_location_label_fr) as (
+    {{ values_from(locations) }}
+),
+
+grid as (
+    select
+        cell_totals.*,
+        location_labels.supplier_location,
+        location_labels.supplier_location_label_fr,
+        coalesce(location_totals.contracts_won, 0) as contracts_won,
+        coalesce(location_totals.amount_won_eur, 0) as amount_won_eur,
+        coalesce(unknowns.contracts_won, 0) as unknown_contracts,
+        coalesce(unknowns.amount_won_eur, 0) as unknown_amount_eur
+    from cell_totals
+    cross join location_labels
+    left join location_totals
+        on location_totals.year = cell_totals.year
+        and location_totals.territory_code = cell_totals.territory_code
+        and location_totals.buyer_category = cell_totals.buyer_category
+        and location_totals.supplier_location = location_labels.supplier_location
+    left join location_totals as unknowns
+        on unknowns.year = cell_totals.year
+        and unknowns.territory_code = cell_totals.territory_code
+        and unknowns.buyer_category = cell_totals.buyer_category
+        and unknowns.supplier_location = 'unknown'
+    where cell_totals.located_contracts > 0
+)
+
+select
+    {{ decp_indicator_head('local_retention', "'value_share'", "'Part du montant remporté'") }},
+    supplier_location,
+    supplier_location_label_fr,
+    {{ decp_indicator_fields(value='round(amount_won_eur / nullif(located_amount_eur, 0), 4)',
+                             numerator='amount_won_eur', denominator='located_amount_eur',
+                             n='located_contracts_with_amount',
+                             unknown_share='unknown_amount_eur / nullif(located_amount_eur, 0)',
+                             coverage='located_contracts_with_amount::numeric / contracts') }}
+from grid
+
+union all
+
+select
+    {{ decp_indicator_head('local_retention', "'contract_share'", "'Part des marchés remportés'") }},
+    supplier_location,
+    supplier_location_label_fr,
+    {{ decp_indicator_fields(value='round(contracts_won::numeric / located_contracts, 4)',
+                             numerator='contracts_won', denominator='located_contracts', n='located_contracts',
+                             unknown_share='unknown_contracts::numeric / located_contracts',
+                             coverage='located_contracts::numeric / contracts') }}
+from grid

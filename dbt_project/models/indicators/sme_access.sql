@@ -1,0 +1,138 @@
+-- Indicator sme_access: do micro-firms and SMEs get their share? By notification year x territory x buyer
+-- category x company size (TPE, PME, ETI, GE, unknown, and TPE_PME = TPE or PME). Measures:
+--   contract_share   contracts won by at least one supplier of the size / contracts. A contract counts once
+--                    for each size among its suppliers: a PME + GE grouping counts for PME and for GE, so the
+--                    shares of the sizes can add up to more than 1.
+--   value_share      initial amount attributed to suppliers of the size / initial amount of the contracts,
+--                    the amount of a contract split equally between its co-contractors (shares add up to 1).
+--   mean_amount_eur  amount attributed to the size / contracts it won (usable amounts only): the mean amount
+--                    of a contract to a company of that size; size 'all' = mean initial amount of a contract.
+-- Every size appears in every year x territory x category cell that has contracts (a 0 share is a value).
+{% set sizes = {'TPE': 'Très petites entreprises', 'PME': 'Petites et moyennes entreprises',
+                'ETI': 'Entreprises de taille intermédiaire', 'GE': 'Grandes entreprises',
+                'unknown': 'Taille inconnue', 'TPE_PME': 'TPE et PME'} %}
+
+with contracts as (
+    {{ decp_scope_contracts() }}
+),
+
+cells as (
+    {{ decp_in_cells('contracts') }}
+),
+
+-- One row per contract and size group among its suppliers, with the amount attributed to that group.
+-- fct_contract_suppliers gives a contract without supplier one 'unknown' row.
+sized_suppliers as (
+    select contract_suppliers.contract_sk, size_group.company_size, contract_suppliers.initial_amount_share_eur
+    from {{ ref('fct_contract_suppliers') }} as contract_suppliers
+    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
+    cross join lateral (values
+        (suppliers.company_size),
+        (case when suppliers.company_size in ('TPE', 'PME') then 'TPE_PME' end)
+    ) as size_group (company_size)
+    where size_group.company_size is not null
+),
+
+contract_sizes as (
+    select
+        contract_sk, company_size,
+        sum(initial_amount_share_eur) as amount_won_eur
+    from sized_suppliers
+    group by contract_sk, company_size
+),
+
+cell_totals as (
+    select
+        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
+        count(*) as contracts,
+        count(amount_eur) as contracts_with_amount,
+        sum(amount_eur) as amount_eur
+    from cells
+    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+),
+
+size_totals as (
+    select
+        cells.year, cells.territory_code, cells.buyer_category, contract_sizes.company_size,
+        count(*) as contracts_won,
+        count(contract_sizes.amount_won_eur) as contracts_won_with_amount,
+        sum(contract_sizes.amount_won_eur) as amount_won_eur
+    from cells
+    inner join contract_sizes on contract_sizes.contract_sk = cells.contract_sk
+    group by cells.year, cells.territory_code, cells.buyer_category, contract_sizes.company_size
+),
+
+size_labels (company_size, company_size_label_fr) as (
+    {{ values_from(sizes) }}
+),
+
+grid as (
+    select
+        cell_totals.*,
+        size_labels.company_size,
+        size_labels.company_size_label_fr,
+        coalesce(size_totals.contracts_won, 0) as contracts_won,
+        coalesce(size_totals.contracts_won_with_amount, 0) as contracts_won_with_amount,
+        coalesce(size_totals.amount_won_eur, 0) as amount_won_eur,
+        coalesce(unknowns.contracts_won, 0) as unknown_contracts,
+        coalesce(unknowns.amount_won_eur, 0) as unknown_amount_eur
+    from cell_totals
+    cross join size_labels
+    left join size_totals
+        on size_totals.year = cell_totals.year
+        and size_totals.territory_code = cell_totals.territory_code
+        and size_totals.buyer_category = cell_totals.buyer_category
+        and size_totals.company_size = size_labels.company_size
+    left join size_totals as unknowns
+        on unknowns.year = cell_totals.year
+        and unknowns.territory_code = cell_totals.territory_code
+        and unknowns.buyer_category = cell_totals.buyer_category
+        and unknowns.company_size = 'unknown'
+)
+
+select
+    {{ decp_indicator_head('sme_access', "'contract_share'", "'Part des marchés remportés'") }},
+    company_size,
+    company_size_label_fr,
+    {{ decp_indicator_fields(value='round(contracts_won::numeric / contracts, 4)', numerator='contracts_won',
+                             denominator='contracts', n='contracts',
+                             unknown_share='unknown_contracts::numeric / contracts', coverage='1') }}
+from grid
+
+union all
+
+select
+    {{ decp_indicator_head('sme_access', "'value_share'", "'Part du montant remporté'") }},
+    company_size,
+    company_size_label_fr,
+    {{ decp_indicator_fields(value='round(amount_won_eur / nullif(amount_eur, 0), 4)', numerator='amount_won_eur',
+                             denominator='amount_eur', n='contracts_with_amount',
+                             unknown_share='unknown_amount_eur / nullif(amount_eur, 0)',
+                             coverage='contracts_with_amount::numeric / contracts') }}
+from grid
+
+union all
+
+select
+    {{ decp_indicator_head('sme_access', "'mean_amount_eur'", "'Montant moyen par marché remporté (€ HT)'") }},
+    company_size,
+    company_size_label_fr,
+    {{ decp_indicator_fields(value='round(amount_won_eur / nullif(contracts_won_with_amount, 0), 2)',
+                             numerator='amount_won_eur', denominator='contracts_won_with_amount',
+                             n='contracts_won_with_amount',
+                             unknown_share='unknown_amount_eur / nullif(amount_eur, 0)',
+                             coverage='contracts_won_with_amount::numeric / nullif(contracts_won, 0)') }}
+from grid
+
+union all
+
+select
+    {{ decp_indicator_head('sme_access', "'mean_amount_eur'", "'Montant moyen par marché remporté (€ HT)'") }},
+    'all',
+    'Toutes tailles',
+    {{ decp_indicator_fields(value='round(amount_eur / nullif(contracts_with_amount, 0), 2)',
+                             numerator='amount_eur', denominator='contracts_with_amount', n='contracts_with_amount',
+                             unknown_share='unknown_amount_eur / nullif(amount_eur, 0)',
+                             coverage='contracts_with_amount::numeric / contracts') }}
+from grid
+where company_size = 'unknown'  -- one row per cell

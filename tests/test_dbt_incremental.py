@@ -1,0 +1,201 @@
+"""Incremental DECP models: after one more load, an incremental `dbt build` gives the same warehouse as a full
+rebuild.
+
+Warehouse A: every fixture file loaded and built, then the extra files loaded and built incrementally. Warehouse B:
+the same files loaded in the same order (so the same load ids), built once with --full-refresh. Every table of the
+marts (and the DECP intermediate tables) must hold the same rows in both: EXCEPT ALL in both directions.
+
+The extra files are made at test time from real fixture files so that the batch reaches every path of the
+incremental logic: contracts published again with a modification (new versions, another kept publication), a
+buyer + id published for another year (the id becomes reused across years: the contract keys of the records
+already processed change), records without buyer (rejected), new contracts, and decp.info rows published again
+(tabular staging, publications grouped by load).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.loader import load_file
+from orcp import db, transform
+from tests.conftest import SHARED_DATA, shared_file
+
+FIXTURE_FILES = ["decp_real/*.json", "decp_quirks/*.json", "decp_schema_v1.5/json_*.json",
+                 "decp_schema_v2/json_*.json", "decp_tabular/*.csv"]
+SELECTION = ["--select", "+tag:marts ref_quality_flags", "--exclude-resource-type", "unit_test"]
+# bookkeeping of the incremental runs themselves: different by design between the two warehouses
+BOOKKEEPING = {"int_decp__load_batches", "int_decp__batch", "int_decp__batch_base_keys",
+               "int_decp__batch_contract_keys", "decp_batch_watermarks"}
+# when each file was loaded: the two warehouses loaded them at different times
+LOAD_TIMES = {"rpt_decp_load_reconciliation": {"loaded_at"}}
+
+
+def query(url: str, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def unique_key_records(records: list[dict]) -> list[dict]:
+    """Records whose buyer + id appear once in the file."""
+    keys = Counter((r["acheteur"]["id"], r["id"]) for r in records)
+    return [r for r in records if keys[(r["acheteur"]["id"], r["id"])] == 1]
+
+
+def make_extra_files(folder: Path) -> list[Path]:
+    real = shared_file("decp_real/decp2019_e-marchespublics_2019-04-03.json")
+    records = unique_key_records(json.loads(real.read_text())["marches"])
+    extra = []
+    for record in copy.deepcopy(records[:5]):  # published again with a modification
+        record["modifications"] = [{"objetModification": "Avenant 1", "montant": 2 * record["montant"],
+                                    "dateNotificationModification": "2019-06-01",
+                                    "datePublicationDonneesModification": "2019-06-05"}]
+        extra.append(record)
+    for record in copy.deepcopy(records[5:8]):  # the same buyer + id for a contract notified another year
+        record["dateNotification"] = "2023-02-01"
+        record["montant"] = 12345
+        extra.append(record)
+    for record in copy.deepcopy(records[8:10]):  # no buyer: rejected
+        del record["acheteur"]
+        extra.append(record)
+    for number, record in enumerate(copy.deepcopy(records[10:13])):  # new contracts
+        record["id"] = f"H4-NEW-{number}"
+        extra.append(record)
+    json_path = folder / "extra_republished.json"
+    json_path.write_text(json.dumps({"marches": extra}, ensure_ascii=False))
+
+    tabular = shared_file("decp_tabular/decp_info_tabular_extract_2024H2_travaux_cpv4521.csv")
+    lines = tabular.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    assert len(rows) > 12
+    csv_path = folder / "extra_decp_info_rows.csv"
+    csv_path.write_text("".join(lines[:12]), encoding="utf-8")  # header + 11 rows published again
+    return [json_path, csv_path]
+
+
+def fixture_paths() -> list[Path]:
+    paths = [path for pattern in FIXTURE_FILES for path in sorted(SHARED_DATA.glob(pattern))]
+    if not paths:
+        pytest.skip("shared fixture files not available")
+    return paths
+
+
+def load_all(url: str, paths: list[Path]) -> None:
+    for path in paths:
+        load_file(path, "test", database_url=url)
+
+
+def build(url: str, *flags: str) -> transform.TransformResult:
+    result = transform.run_dbt(["build", *SELECTION, *flags], url)
+    assert result.succeeded, result.describe()
+    return result
+
+
+@pytest.fixture(scope="module")
+def warehouses(module_warehouse_url, pg_admin_url, tmp_path_factory):
+    full_name = f"orcp_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{full_name}"')
+    full_url = pg_admin_url.rsplit("/", 1)[0] + f"/{full_name}"
+    try:
+        db.init_warehouse(full_url)
+        paths, extra = fixture_paths(), make_extra_files(tmp_path_factory.mktemp("extra"))
+        with pytest.MonkeyPatch.context() as patch:  # a private dbt target dir: no clash with parallel runs
+            patch.setenv("ORCP_DATA_DIR", str(tmp_path_factory.mktemp("orcp-data")))
+            from orcp.settings import get_settings
+            get_settings.cache_clear()
+            incremental_url = module_warehouse_url
+            load_all(incremental_url, paths)
+            build(incremental_url)
+            contracts_before = query(incremental_url, "select count(*) from marts.fct_contracts")[0][0]
+            load_all(incremental_url, extra)
+            build(incremental_url)
+            load_all(full_url, paths + extra)
+            build(full_url, "--full-refresh")
+            get_settings.cache_clear()
+        yield incremental_url, full_url, contracts_before
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{full_name}" with (force)')
+
+
+def tables(url: str, schema: str) -> list[str]:
+    return [row[0] for row in query(url, """
+        select table_name from information_schema.tables
+        where table_schema = %s and table_type = 'BASE TABLE' order by table_name""", schema)]
+
+
+def columns(url: str, schema: str, table: str) -> list[str]:
+    return [row[0] for row in query(url, """
+        select column_name from information_schema.columns
+        where table_schema = %s and table_name = %s order by ordinal_position""", schema, table)]
+
+
+def differences(incremental_url: str, full_url: str, schema: str, table: str) -> tuple[int, int, int]:
+    """(rows, rows only in the incremental build, rows only in the full build): the full build's table is copied
+    next to the incremental one, then compared with EXCEPT ALL both ways."""
+    compared = ", ".join(f'"{c}"' for c in columns(incremental_url, schema, table)
+                         if c not in LOAD_TIMES.get(table, set()))
+    with psycopg.connect(incremental_url) as target, psycopg.connect(full_url) as source:
+        target.execute(f'create temp table full_build (like "{schema}"."{table}")')
+        with source.cursor().copy(f'copy "{schema}"."{table}" to stdout') as out, \
+                target.cursor().copy("copy full_build from stdin") as into:
+            for chunk in out:
+                into.write(chunk)
+        only_incremental, only_full, rows = target.execute(f"""
+            select (select count(*) from (select {compared} from "{schema}"."{table}"
+                                          except all select {compared} from full_build) as a),
+                   (select count(*) from (select {compared} from full_build
+                                          except all select {compared} from "{schema}"."{table}") as b),
+                   (select count(*) from "{schema}"."{table}")""").fetchone()
+    return rows, only_incremental, only_full
+
+
+def test_the_extra_loads_were_processed_incrementally(warehouses):
+    incremental_url, _, contracts_before = warehouses
+    is_full, pending = query(incremental_url, "select is_full_rebuild, load_ids from intermediate.int_decp__batch")[0]
+    last_two = [row[0] for row in query(incremental_url, "select load_id from meta.loads order by load_id desc limit 2")]
+    assert not is_full and sorted(pending) == sorted(last_two)
+    keys, contracts = query(incremental_url, """
+        select (select count(*) from intermediate.int_decp__batch_contract_keys),
+               (select count(*) from marts.fct_contracts)""")[0]
+    assert 0 < keys < contracts / 4  # a slice was recomputed, not everything
+    assert contracts > contracts_before  # the new contracts arrived
+    # the buyer + id notified another year: its records already processed now carry the year in their key
+    reused = query(incremental_url, """
+        select count(*) from intermediate.int_decp__record_keys
+        where id_reused_across_years and load_id < (select max(load_id) from meta.loads) - 1""")[0][0]
+    assert reused >= 3
+    rejected = query(incremental_url, """
+        select count(*) from intermediate.int_decp__record_dispositions
+        where disposition = 'rejected' and load_id = (select max(load_id) - 1 from meta.loads)""")[0][0]
+    assert rejected == 2
+
+
+@pytest.mark.parametrize("schema", ["marts", "intermediate"])
+def test_incremental_build_equals_full_rebuild(warehouses, schema):
+    incremental_url, full_url, _ = warehouses
+    names = [t for t in tables(incremental_url, schema) if t not in BOOKKEEPING]
+    assert set(names) == {t for t in tables(full_url, schema) if t not in BOOKKEEPING}
+    if schema == "marts":
+        assert {"fct_contracts", "fct_contract_suppliers", "fct_contract_modifications", "dim_buyer", "dim_supplier",
+                "rpt_decp_load_reconciliation", "agg_contracts_by_year_and_nature"} <= set(names)
+    found = {table: differences(incremental_url, full_url, schema, table) for table in names}
+    assert {t: d for t, d in found.items() if d[1] or d[2]} == {}
+    assert found.get("fct_contracts", (1,))[0] > 0
+
+
+def test_reconciliation_balances_after_the_incremental_build(warehouses):
+    incremental_url, _, _ = warehouses
+    unbalanced = query(incremental_url, """
+        select load_id from marts.rpt_decp_load_reconciliation
+        where unaccounted_records <> 0 or raw_records <> loaded_records""")
+    assert unbalanced == []
