@@ -9,6 +9,7 @@ from bench import harness
 
 def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
     report = tmp_path / "BENCHMARKS.md"
+    report.write_text(f"old table\n{harness.ANALYSIS_MARKER}\nWhat limits the dbt build.\n")
     harness.main(["--records", "2000", "--sizes", "1000", "--repeats", "1", "--admin-url", pg_admin_url,
                   "--work-dir", str(tmp_path / "work"), "--report", str(report)])
     text = report.read_text()
@@ -20,3 +21,6 @@ def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
     assert "0 of" in text.split("re-publication, nothing changed")[1].splitlines()[0]  # nothing rewritten
     assert "ingest / floor:" in text and "pandas / ingest:" in text
     assert "| 1,000 |" in text  # the growth table
+    assert re.search(r"- dbt build \(full\): [0-9.]+ s \(target under 120 s: (met|missed)\)", text)
+    # the hand-written analysis survives the rewrite; the old table does not
+    assert text.endswith(f"{harness.ANALYSIS_MARKER}\nWhat limits the dbt build.\n") and "old table" not in text
