@@ -14,6 +14,12 @@ from orcp.settings import PROJECT_ROOT, get_settings
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+# Session settings of dbt's connections (libpq reads PGOPTIONS), data tests included: JIT compilation of the
+# wide DECP queries costs more than it saves; at the default 4 MB of work_mem the indicators' and the tests'
+# sorts and hashes of a million rows spill to disk; a lost commit after a crash is rebuilt by the next run.
+DBT_SESSION_OPTIONS = "-c jit=off -c work_mem=256MB -c synchronous_commit=off"
+
+
 class TransformError(RuntimeError):
     pass
 
@@ -36,6 +42,7 @@ def dbt_environment(url: str) -> Iterator[None]:
     values = {
         "ORCP_PG_HOST": parts["host"], "ORCP_PG_PORT": parts["port"], "ORCP_PG_USER": parts["user"],
         "ORCP_PG_DBNAME": parts["dbname"], "DBT_ENV_SECRET_ORCP_PG_PASSWORD": parts["password"],
+        "PGOPTIONS": " ".join(filter(None, [os.environ.get("PGOPTIONS"), DBT_SESSION_OPTIONS])),
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)

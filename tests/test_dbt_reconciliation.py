@@ -135,3 +135,19 @@ def test_reconciliation_fails_when_a_raw_row_vanishes_even_after_a_full_rebuild(
     assert [f for f in result.failures if RECONCILIATION_TEST in f]
     loaded_records, raw_records, *_, unaccounted = reconciliation(url)[croix]
     assert (loaded_records, raw_records, unaccounted) == (159, 158, 1)
+
+
+def test_reconciliation_fails_on_raw_rows_of_a_load_that_is_not_loaded(loaded):
+    """raw.decp_records has no foreign key to meta.loads (its check slowed COPY): the reconciliation
+    catches raw rows whose load did not end 'loaded'."""
+    url, loads, _, _ = loaded
+    original = loads["decp2019_e-marchespublics_2019-04-03.json"]
+    execute(url, "update meta.loads set status = 'failed' where load_id = %s", original)
+    try:
+        result = transform.run_dbt(["build", "--select", "rpt_decp_load_reconciliation"], url)
+        assert not result.succeeded
+        assert [f for f in result.failures if RECONCILIATION_TEST in f]
+        loaded_records, raw_records, *_ = reconciliation(url)[original]
+        assert (loaded_records, raw_records) == (0, 470)
+    finally:
+        execute(url, "update meta.loads set status = 'loaded' where load_id = %s", original)

@@ -22,7 +22,7 @@ cleaned as (
         {{ to_numeric('e.advance_rate_raw') }} as advance_rate_number,
         {{ to_numeric('e.origin_eu_raw') }} as origin_eu_number,
         {{ to_numeric('e.origin_france_raw') }} as origin_france_number,
-        nullif(upper(regexp_replace(e.place_code_raw, '[\s\u00A0]', '', 'g')), '') as place_code_cleaned
+        nullif(upper({{ strip_spaces('e.place_code_raw') }}), '') as place_code_cleaned
     from {{ extracted }} as e
     offset 0  -- optimisation fence: each expression below is computed once per row, not inlined into every use
 ),

@@ -23,8 +23,9 @@
 {# The modifications of a record as a clean array, in published order:
    [{"position", "notification_date", "publication_date", "amount", "duration", "object", "suppliers"}] with
    the values as sent (text). v2 wraps each one in {"modification": {...}}; concessions use signature dates
-   and valeurGlobale. #}
+   and valeurGlobale. Most records have none: the subquery only runs for a non-empty array. #}
 {% macro normalised_modifications(expr) -%}
+    case when jsonb_typeof({{ expr }}) = 'array' then case when jsonb_array_length({{ expr }}) > 0 then
     (select coalesce(jsonb_agg(jsonb_build_object(
                 'position', position,
                 'notification_date', coalesce(m ->> 'dateNotificationModification', m ->> 'dateSignatureModification'),
@@ -38,7 +39,7 @@
           with ordinality as items (item, position)
      cross join lateral (select case when jsonb_typeof(item -> 'modification') = 'object'
                                      then item -> 'modification' else item end as m) as unwrapped
-     where jsonb_typeof(m) = 'object')
+     where jsonb_typeof(m) = 'object') else '[]'::jsonb end else '[]'::jsonb end
 {%- endmacro %}
 
 {# Mapping of an enum field to the schema's value (seed ref_decp_enum_variants). Most values are already

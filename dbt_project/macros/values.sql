@@ -10,7 +10,7 @@
 
 {# An amount in EUR: spaces (thousand separators) removed, a decimal comma read as a dot. #}
 {% macro to_amount(expr) -%}
-    {{ to_numeric("replace(regexp_replace(" ~ expr ~ ", '[\\s\\u00A0\\u202F]', '', 'g'), ',', '.')") }}
+    {{ to_numeric("replace(" ~ strip_spaces(expr) ~ ", ',', '.')") }}
 {%- endmacro %}
 
 {# Why an amount is unusable, or null when it is usable. Thresholds from the ministry's own rules

@@ -12,13 +12,15 @@ with raw_records as (
 ),
 
 loads as (
-    -- DECP loads: by their format, or because raw DECP tables hold their rows
+    -- DECP loads: by their format, or because raw DECP tables hold their rows. The raw tables have no
+    -- foreign key to meta.loads (orcp/sql/warehouse.sql): rows of a load that is not 'loaded' show here
+    -- with loaded_records 0 and fail the test.
     select
-        loads.load_id, loads.file_name, loads.member, loads.format, loads.records as loaded_records,
-        loads.finished_at, raw_records.raw_records
-    from {{ source('orcp_meta', 'loads') }} as loads
-    left join raw_records on raw_records.load_id = loads.load_id
-    where loads.status = 'loaded' and (loads.format ~ '^(decp|minef)' or raw_records.load_id is not null)
+        coalesce(loads.load_id, raw_records.load_id) as load_id, loads.file_name, loads.member,
+        loads.format, loads.records as loaded_records, loads.finished_at, raw_records.raw_records
+    from (select * from {{ source('orcp_meta', 'loads') }} where status = 'loaded') as loads
+    full join raw_records on raw_records.load_id = loads.load_id
+    where loads.format ~ '^(decp|minef)' or raw_records.load_id is not null
 ),
 
 in_marts as (
