@@ -19,7 +19,9 @@ def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
     # Every record generated is counted by the floor and by the ingest alike.
     assert len(re.findall(r"\| (?:COPY floor|orcp ingest)[^|]*\| 2,000 \|", text)) == 2
     assert "0 of" in text.split("re-publication, nothing changed")[1].splitlines()[0]  # nothing rewritten
-    assert "ingest / floor:" in text and "pandas / ingest:" in text
+    assert re.search(r"- ingest / floor: \*\*[0-9.]+x\*\* \(target at most 1.5x: (met|missed)\)", text)
+    assert re.search(r"- pandas / ingest: \*\*[0-9.]+x\*\* \(target at least 8x: (met|missed)\)", text)
+    assert re.search(r"- peak RSS of the ingest: [0-9]+ MB \(target under 250 MB: (met|missed)\)", text)
     assert "| 1,000 |" in text  # the growth table
     assert re.search(r"- dbt build \(full\): [0-9.]+ s \(target under 120 s: (met|missed)\)", text)
     # the hand-written analysis survives the rewrite; the old table does not

@@ -58,6 +58,29 @@
     where place.territory_code is not null
 {% endmacro %}
 
+{# Totals by year x territory x buyer category (the cells of decp_in_cells) of additive measures. The contracts
+   are grouped first by what places them in cells (year, buyer's département and category) and by `by`; the cells
+   then multiply a few thousand groups instead of a million contracts. measures: [(name, aggregate)] where each
+   aggregate is a count or a sum over `relation` (a decp_scope_contracts() shape with the columns of `by`),
+   summed again over the groups. #}
+{% macro decp_cell_totals(relation, measures, by=[]) %}
+    {%- set placing = ['year', 'is_hauts_de_france', 'buyer_departement_code', 'category_of_buyer',
+                       'category_of_buyer_fr'] + by %}
+    {%- set groups -%}
+        (select {{ placing | join(', ') }}
+            {%- for name, aggregate in measures %}, {{ aggregate }} as {{ name }}{% endfor %}
+         from {{ relation }} as contracts
+         group by {{ placing | join(', ') }})
+    {%- endset %}
+    select
+        year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+        {%- for column in by %}, {{ column }}{% endfor %}
+        {%- for name, aggregate in measures %}, sum({{ name }}) as {{ name }}{% endfor %}
+    from ({{ decp_in_cells(groups) }}) as cells
+    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+        {%- for column in by %}, {{ column }}{% endfor %}
+{% endmacro %}
+
 {# French name of an indicator territory. #}
 {% macro decp_territory_name(level, code) -%}
     case {{ level }}
@@ -98,21 +121,14 @@ with contracts as (
     {{ decp_scope_contracts() }}
 ),
 
-cells as (
-    {{ decp_in_cells('contracts') }}
-),
-
 aggregates as (
-    select
-        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
-        count(*) as contracts,
-        count({{ flag }}) as known,
-        count(*) filter (where {{ flag }}) as with_consideration,
-        count(amount_eur) filter (where {{ flag }} is not null) as known_with_amount,
-        sum(amount_eur) filter (where {{ flag }} is not null) as known_amount_eur,
-        coalesce(sum(amount_eur) filter (where {{ flag }}), 0) as amount_with_consideration_eur
-    from cells
-    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+    {{ decp_cell_totals('contracts', [
+        ('contracts', 'count(*)'),
+        ('known', 'count(' ~ flag ~ ')'),
+        ('with_consideration', 'count(*) filter (where ' ~ flag ~ ')'),
+        ('known_with_amount', 'count(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
+        ('known_amount_eur', 'sum(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
+        ('amount_with_consideration_eur', 'coalesce(sum(amount_eur) filter (where ' ~ flag ~ '), 0)')]) }}
 )
 
 select

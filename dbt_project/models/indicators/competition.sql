@@ -17,34 +17,23 @@ with contracts as (
     inner join {{ ref('dim_procedure') }} as procedures on procedures.procedure_key = scoped.procedure_key
 ),
 
-cells as (
-    {{ decp_in_cells('contracts') }}
-),
-
 cell_totals as (
-    select
-        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
-        count(*) as contracts,
-        count(amount_eur) as contracts_with_amount,
-        sum(amount_eur) as amount_eur,
-        count(*) filter (where procedure_family = 'unknown') as unknown_procedure,
-        coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0) as unknown_procedure_amount_eur,
-        count(offers_received) as known_offers,
-        sum(offers_received) as offers,
-        count(*) filter (where is_open_to_competition) as open_contracts,
-        count(offers_received) filter (where is_open_to_competition) as open_known_offers,
-        count(*) filter (where is_open_to_competition and offers_received = 1) as open_single_bids
-    from cells
-    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+    {{ decp_cell_totals('contracts', [
+        ('contracts', 'count(*)'),
+        ('contracts_with_amount', 'count(amount_eur)'),
+        ('amount_eur', 'sum(amount_eur)'),
+        ('unknown_procedure', "count(*) filter (where procedure_family = 'unknown')"),
+        ('unknown_procedure_amount_eur', "coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0)"),
+        ('known_offers', 'count(offers_received)'),
+        ('offers', 'sum(offers_received)'),
+        ('open_contracts', 'count(*) filter (where is_open_to_competition)'),
+        ('open_known_offers', 'count(offers_received) filter (where is_open_to_competition)'),
+        ('open_single_bids', 'count(*) filter (where is_open_to_competition and offers_received = 1)')]) }}
 ),
 
 family_totals as (
-    select
-        year, territory_code, buyer_category, procedure_family,
-        count(*) as contracts,
-        sum(amount_eur) as amount_eur
-    from cells
-    group by year, territory_code, buyer_category, procedure_family
+    {{ decp_cell_totals('contracts', [('contracts', 'count(*)'), ('amount_eur', 'sum(amount_eur)')],
+                        by=['procedure_family']) }}
 ),
 
 family_labels (procedure_family, procedure_family_label_fr) as (

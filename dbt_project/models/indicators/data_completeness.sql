@@ -56,32 +56,46 @@ contracts_checked as (
 ),
 
 -- Each contract counts for its buyer (Hauts-de-France buyers), its département, the region and France.
-contracts_placed as (
-    select contracts_checked.*, 'departement' as territory_level, departement_code as territory_code,
-           buyer_siret as buyer
-    from contracts_checked where is_hauts_de_france
-    union all
-    select contracts_checked.*, 'departement', departement_code, 'all' from contracts_checked where is_hauts_de_france
-    union all
-    select contracts_checked.*, 'region', '32', 'all' from contracts_checked where is_hauts_de_france
-    union all
-    select contracts_checked.*, 'national', 'FR', 'all' from contracts_checked
-),
-
-contract_cells as (
+-- Contracts counted by year and buyer first, then placed in territories: the places multiply groups, not a
+-- million contracts.
+contract_groups as (
     select
-        year, territory_level, territory_code, buyer,
+        year, is_hauts_de_france, departement_code, buyer_siret,
         max(buyer_name) as buyer_name,
         count(*) as contracts,
         {%- for name, _, _ in key_fields %}
         count(*) filter (where missing_{{ name }}) as missing_{{ name }},
         {%- endfor %}
         count(*) filter (where missing_any) as missing_any
+    from contracts_checked
+    group by year, is_hauts_de_france, departement_code, buyer_siret
+),
+
+contracts_placed as (
+    select contract_groups.*, 'departement' as territory_level, departement_code as territory_code,
+           buyer_siret as buyer
+    from contract_groups where is_hauts_de_france
+    union all
+    select contract_groups.*, 'departement', departement_code, 'all' from contract_groups where is_hauts_de_france
+    union all
+    select contract_groups.*, 'region', '32', 'all' from contract_groups where is_hauts_de_france
+    union all
+    select contract_groups.*, 'national', 'FR', 'all' from contract_groups
+),
+
+contract_cells as (
+    select
+        year, territory_level, territory_code, buyer,
+        max(buyer_name) as buyer_name,
+        sum(contracts) as contracts,
+        {%- for name, _, _ in key_fields %}
+        sum(missing_{{ name }}) as missing_{{ name }},
+        {%- endfor %}
+        sum(missing_any) as missing_any
     from contracts_placed
     group by year, territory_level, territory_code, buyer
 ),
 
--- Days from each buyer's latest data publication of the year to the as-of date; 'all' rows: mean over buyers.
 buyer_publications as (
     select
         year, buyer_siret, is_hauts_de_france, departement_code,

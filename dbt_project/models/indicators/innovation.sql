@@ -11,10 +11,6 @@ with contracts as (
     {{ decp_scope_contracts() }}
 ),
 
-cells as (
-    {{ decp_in_cells('contracts') }}
-),
-
 -- Amount of each innovative contract attributed to SMEs and to suppliers of unknown size.
 innovative_sizes as (
     select
@@ -32,22 +28,18 @@ innovative_sizes as (
 ),
 
 aggregates as (
-    select
-        cells.year, cells.territory_level, cells.territory_code, cells.buyer_category, cells.buyer_category_label_fr,
-        count(*) as contracts,
-        count(cells.is_innovative) as known,
-        count(cells.amount_eur) filter (where cells.is_innovative is not null) as known_with_amount,
-        sum(cells.amount_eur) filter (where cells.is_innovative is not null) as known_amount_eur,
-        count(*) filter (where cells.is_innovative) as innovative,
-        count(cells.amount_eur) filter (where cells.is_innovative) as innovative_with_amount,
-        coalesce(sum(cells.amount_eur) filter (where cells.is_innovative), 0) as innovative_amount_eur,
-        coalesce(sum(innovative_sizes.sme_amount_eur), 0) as innovative_sme_amount_eur,
-        coalesce(sum(innovative_sizes.unknown_size_amount_eur), 0) as innovative_unknown_size_amount_eur
-    from cells
-    left join innovative_sizes on innovative_sizes.contract_sk = cells.contract_sk
-    group by
-        cells.year, cells.territory_level, cells.territory_code, cells.buyer_category,
-        cells.buyer_category_label_fr
+    {{ decp_cell_totals('(select contracts.*, innovative_sizes.sme_amount_eur, innovative_sizes.unknown_size_amount_eur
+                          from contracts
+                          left join innovative_sizes on innovative_sizes.contract_sk = contracts.contract_sk)', [
+        ('contracts', 'count(*)'),
+        ('known', 'count(is_innovative)'),
+        ('known_with_amount', 'count(amount_eur) filter (where is_innovative is not null)'),
+        ('known_amount_eur', 'sum(amount_eur) filter (where is_innovative is not null)'),
+        ('innovative', 'count(*) filter (where is_innovative)'),
+        ('innovative_with_amount', 'count(amount_eur) filter (where is_innovative)'),
+        ('innovative_amount_eur', 'coalesce(sum(amount_eur) filter (where is_innovative), 0)'),
+        ('innovative_sme_amount_eur', 'coalesce(sum(sme_amount_eur), 0)'),
+        ('innovative_unknown_size_amount_eur', 'coalesce(sum(unknown_size_amount_eur), 0)')]) }}
 )
 
 select

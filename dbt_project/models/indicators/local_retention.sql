@@ -16,10 +16,6 @@ with contracts as (
     {{ decp_scope_contracts() }}
 ),
 
-cells as (
-    {{ decp_in_cells('contracts') }}
-),
-
 located_suppliers as (
     select
         contract_suppliers.contract_sk,
@@ -45,24 +41,19 @@ contract_locations as (
 ),
 
 cell_totals as (
-    select
-        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
-        count(*) as contracts,
-        count(*) filter (where buyer_departement_code is not null) as located_contracts,
-        count(amount_eur) filter (where buyer_departement_code is not null) as located_contracts_with_amount,
-        sum(amount_eur) filter (where buyer_departement_code is not null) as located_amount_eur
-    from cells
-    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+    {{ decp_cell_totals('contracts', [
+        ('contracts', 'count(*)'),
+        ('located_contracts', 'count(*) filter (where buyer_departement_code is not null)'),
+        ('located_contracts_with_amount', 'count(amount_eur) filter (where buyer_departement_code is not null)'),
+        ('located_amount_eur', 'sum(amount_eur) filter (where buyer_departement_code is not null)')]) }}
 ),
 
 location_totals as (
-    select
-        cells.year, cells.territory_code, cells.buyer_category, contract_locations.supplier_location,
-        count(*) as contracts_won,
-        sum(contract_locations.amount_won_eur) as amount_won_eur
-    from cells
-    inner join contract_locations on contract_locations.contract_sk = cells.contract_sk
-    group by cells.year, cells.territory_code, cells.buyer_category, contract_locations.supplier_location
+    {{ decp_cell_totals('(select contracts.*, contract_locations.supplier_location, contract_locations.amount_won_eur
+                          from contracts
+                          inner join contract_locations on contract_locations.contract_sk = contracts.contract_sk)',
+                        [('contracts_won', 'count(*)'), ('amount_won_eur', 'sum(amount_won_eur)')],
+                        by=['supplier_location']) }}
 ),
 
 location_labels (supplier_location, supplier_location_label_fr) as (

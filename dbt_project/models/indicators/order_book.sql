@@ -8,30 +8,33 @@ with contracts as (
     {{ decp_scope_contracts() }}
 ),
 
-placed as (
-    select cells.*, nature.nature
-    from ({{ decp_in_cells('contracts') }}) as cells
-    cross join lateral (values (cells.contract_type), ('all')) as nature (nature)
+-- Totals by cell and contract type; then each type once more under nature 'all'.
+by_type as (
+    {{ decp_cell_totals('contracts', [
+        ('contracts', 'count(*)'),
+        ('contracts_with_amount', 'count(amount_eur)'),
+        ('amount_eur', 'sum(amount_eur)'),
+        ('unknown_contracts', "count(*) filter (where contract_type = 'unknown' or category_of_buyer = 'unknown')")],
+        by=['contract_type']) }}
 ),
 
 aggregates as (
     select
-        year, territory_level, territory_code, buyer_category, buyer_category_label_fr, nature,
-        count(*) as contracts,
-        count(amount_eur) as contracts_with_amount,
+        year, territory_level, territory_code, buyer_category, buyer_category_label_fr, nature.nature,
+        sum(contracts) as contracts,
+        sum(contracts_with_amount) as contracts_with_amount,
         sum(amount_eur) as amount_eur
-    from placed
-    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr, nature
+    from by_type
+    cross join lateral (values (by_type.contract_type), ('all')) as nature (nature)
+    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr, nature.nature
 ),
 
 -- Share of the year's contracts of the territory that no breakdown cell can hold: nature or buyer
 -- category unknown (the same on every row of that year and territory).
 unknown_shares as (
-    select
-        year, territory_code,
-        avg((contract_type = 'unknown' or category_of_buyer = 'unknown')::int) as unknown_share
-    from placed
-    where buyer_category = 'all' and nature = 'all'
+    select year, territory_code, sum(unknown_contracts)::numeric / sum(contracts) as unknown_share
+    from by_type
+    where buyer_category = 'all'
     group by year, territory_code
 ),
 

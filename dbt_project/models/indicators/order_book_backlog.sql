@@ -79,13 +79,23 @@ live_months as (
     where groups.start_month <= bounds.last_month
 ),
 
+-- The groups' months summed by month and breakdown before they are placed in territories: a few hundred
+-- thousand rows to place instead of millions.
+monthly as (
+    select
+        departement_code, nature, cpv_division, month,
+        sum(in_scope) as in_scope, sum(live) as live, sum(used) as used, sum(remaining_eur) as remaining_eur
+    from live_months
+    group by departement_code, nature, cpv_division, month
+),
+
 placed as (
-    select 'departement' as territory_level, departement_code as territory_code, live_months.*
-    from live_months where departement_code is not null
+    select 'departement' as territory_level, departement_code as territory_code, monthly.*
+    from monthly where departement_code is not null
     union all
-    select 'region', '32', live_months.* from live_months where departement_code is not null
+    select 'region', '32', monthly.* from monthly where departement_code is not null
     union all
-    select 'national', 'FR', live_months.* from live_months
+    select 'national', 'FR', monthly.* from monthly
 ),
 
 cells as (

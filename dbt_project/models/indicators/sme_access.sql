@@ -16,10 +16,6 @@ with contracts as (
     {{ decp_scope_contracts() }}
 ),
 
-cells as (
-    {{ decp_in_cells('contracts') }}
-),
-
 -- One row per contract and size group among its suppliers, with the amount attributed to that group.
 -- fct_contract_suppliers gives a contract without supplier one 'unknown' row.
 sized_suppliers as (
@@ -42,24 +38,15 @@ contract_sizes as (
 ),
 
 cell_totals as (
-    select
-        year, territory_level, territory_code, buyer_category, buyer_category_label_fr,
-        count(*) as contracts,
-        count(amount_eur) as contracts_with_amount,
-        sum(amount_eur) as amount_eur
-    from cells
-    group by year, territory_level, territory_code, buyer_category, buyer_category_label_fr
+    {{ decp_cell_totals('contracts', [('contracts', 'count(*)'), ('contracts_with_amount', 'count(amount_eur)'),
+                                      ('amount_eur', 'sum(amount_eur)')]) }}
 ),
 
 size_totals as (
-    select
-        cells.year, cells.territory_code, cells.buyer_category, contract_sizes.company_size,
-        count(*) as contracts_won,
-        count(contract_sizes.amount_won_eur) as contracts_won_with_amount,
-        sum(contract_sizes.amount_won_eur) as amount_won_eur
-    from cells
-    inner join contract_sizes on contract_sizes.contract_sk = cells.contract_sk
-    group by cells.year, cells.territory_code, cells.buyer_category, contract_sizes.company_size
+    {{ decp_cell_totals('(select contracts.*, contract_sizes.company_size, contract_sizes.amount_won_eur
+                          from contracts inner join contract_sizes on contract_sizes.contract_sk = contracts.contract_sk)',
+                        [('contracts_won', 'count(*)'), ('contracts_won_with_amount', 'count(amount_won_eur)'),
+                         ('amount_won_eur', 'sum(amount_won_eur)')], by=['company_size']) }}
 ),
 
 size_labels (company_size, company_size_label_fr) as (
