@@ -42,7 +42,7 @@ def dbt_environment(url: str) -> Iterator[None]:
     values = {
         "ORCP_PG_HOST": parts["host"], "ORCP_PG_PORT": parts["port"], "ORCP_PG_USER": parts["user"],
         "ORCP_PG_DBNAME": parts["dbname"], "DBT_ENV_SECRET_ORCP_PG_PASSWORD": parts["password"],
-        "PGOPTIONS": " ".join(filter(None, [os.environ.get("PGOPTIONS"), DBT_SESSION_OPTIONS])),
+        "PGOPTIONS": " ".join(filter(None, [DBT_SESSION_OPTIONS, os.environ.get("PGOPTIONS")])),  # yours win
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
