@@ -81,6 +81,32 @@
         {%- for column in by %}, {{ column }}{% endfor %}
 {% endmacro %}
 
+{# Every cell of the CTE cell_totals once per value of a supplier breakdown (labels: a CTE of (breakdown,
+   breakdown_label_fr)), with the `measures` of `totals` (a decp_cell_totals() by the breakdown) for that value, 0
+   when it has none, and unknown_contracts / unknown_amount_eur: the cell's contracts_won / amount_won_eur of
+   suppliers whose breakdown value is 'unknown'. #}
+{% macro decp_breakdown_grid(breakdown, labels, totals, measures, where='true') %}
+    select
+        cell_totals.*,
+        {{ labels }}.{{ breakdown }},
+        {{ labels }}.{{ breakdown }}_label_fr,
+        {%- for measure in measures %}
+        coalesce({{ totals }}.{{ measure }}, 0) as {{ measure }},
+        {%- endfor %}
+        coalesce(unknowns.contracts_won, 0) as unknown_contracts,
+        coalesce(unknowns.amount_won_eur, 0) as unknown_amount_eur
+    from cell_totals
+    cross join {{ labels }}
+    {%- for alias, value in [(totals, labels ~ '.' ~ breakdown), ('unknowns', "'unknown'")] %}
+    left join {{ totals }}{{ ' as unknowns' if alias == 'unknowns' }}
+        on {{ alias }}.year = cell_totals.year
+        and {{ alias }}.territory_code = cell_totals.territory_code
+        and {{ alias }}.buyer_category = cell_totals.buyer_category
+        and {{ alias }}.{{ breakdown }} = {{ value }}
+    {%- endfor %}
+    where {{ where }}
+{% endmacro %}
+
 {# French name of an indicator territory. #}
 {% macro decp_territory_name(level, code) -%}
     case {{ level }}

@@ -61,27 +61,8 @@ location_labels (supplier_location, supplier_location_label_fr) as (
 ),
 
 grid as (
-    select
-        cell_totals.*,
-        location_labels.supplier_location,
-        location_labels.supplier_location_label_fr,
-        coalesce(location_totals.contracts_won, 0) as contracts_won,
-        coalesce(location_totals.amount_won_eur, 0) as amount_won_eur,
-        coalesce(unknowns.contracts_won, 0) as unknown_contracts,
-        coalesce(unknowns.amount_won_eur, 0) as unknown_amount_eur
-    from cell_totals
-    cross join location_labels
-    left join location_totals
-        on location_totals.year = cell_totals.year
-        and location_totals.territory_code = cell_totals.territory_code
-        and location_totals.buyer_category = cell_totals.buyer_category
-        and location_totals.supplier_location = location_labels.supplier_location
-    left join location_totals as unknowns
-        on unknowns.year = cell_totals.year
-        and unknowns.territory_code = cell_totals.territory_code
-        and unknowns.buyer_category = cell_totals.buyer_category
-        and unknowns.supplier_location = 'unknown'
-    where cell_totals.located_contracts > 0
+    {{ decp_breakdown_grid('supplier_location', 'location_labels', 'location_totals', ['contracts_won', 'amount_won_eur'],
+                         where='cell_totals.located_contracts > 0') }}
 )
 
 select

@@ -54,27 +54,8 @@ size_labels (company_size, company_size_label_fr) as (
 ),
 
 grid as (
-    select
-        cell_totals.*,
-        size_labels.company_size,
-        size_labels.company_size_label_fr,
-        coalesce(size_totals.contracts_won, 0) as contracts_won,
-        coalesce(size_totals.contracts_won_with_amount, 0) as contracts_won_with_amount,
-        coalesce(size_totals.amount_won_eur, 0) as amount_won_eur,
-        coalesce(unknowns.contracts_won, 0) as unknown_contracts,
-        coalesce(unknowns.amount_won_eur, 0) as unknown_amount_eur
-    from cell_totals
-    cross join size_labels
-    left join size_totals
-        on size_totals.year = cell_totals.year
-        and size_totals.territory_code = cell_totals.territory_code
-        and size_totals.buyer_category = cell_totals.buyer_category
-        and size_totals.company_size = size_labels.company_size
-    left join size_totals as unknowns
-        on unknowns.year = cell_totals.year
-        and unknowns.territory_code = cell_totals.territory_code
-        and unknowns.buyer_category = cell_totals.buyer_category
-        and unknowns.company_size = 'unknown'
+    {{ decp_breakdown_grid('company_size', 'size_labels', 'size_totals',
+                           ['contracts_won', 'contracts_won_with_amount', 'amount_won_eur']) }}
 )
 
 select
