@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from datetime import UTC, date, datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -293,17 +296,16 @@ def _stream_to_landing(
     announced = _announced_length(response)
     day_dir.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=day_dir, prefix=f".{name}.", suffix=".part")
-    digest, received = hashlib.sha256(), 0
+    writer, received = _LandingWriter(os.fdopen(handle, "wb")), 0
     try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in response.iter_content(policy.chunk_size):
-                if received == 0:
-                    _reject_html_page(chunk, response)
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if on_bytes:
-                    on_bytes(received, announced)
+        for chunk in response.iter_content(policy.chunk_size):
+            if received == 0:
+                _reject_html_page(chunk, response)
+            writer.put(chunk)
+            received += len(chunk)
+            if on_bytes:
+                on_bytes(received, announced)
+        sha256 = writer.close()
         if announced is not None and received != announced:
             raise DownloadError(
                 f"truncated body: received {received} of the {announced} bytes announced",
@@ -311,9 +313,10 @@ def _stream_to_landing(
                 http_status=200,
                 position=f"byte {received}",
             )
-        final = _final_path(day_dir, name, digest.hexdigest())
+        final = _final_path(day_dir, name, sha256, received)
         os.replace(temporary, final)
-        return final, digest.hexdigest(), received
+        _remember_sha256(final, sha256)
+        return final, sha256, received
     except (
         requests.RequestException
     ) as exc:  # broken or stalled connection in the middle of the body
@@ -331,7 +334,60 @@ def _stream_to_landing(
             message, retryable=True, http_status=200, position=f"byte {received}"
         ) from None
     finally:
+        writer.abandon()
         Path(temporary).unlink(missing_ok=True)
+
+
+class _LandingWriter:
+    """Writes and hashes the chunks in a thread of its own while the next ones arrive.
+
+    Both file writes and sha256 release the GIL, so receiving, hashing and writing overlap on
+    two cores; the bounded queue keeps memory flat when the disk is slower than the network.
+    """
+
+    QUEUE_CHUNKS = 8
+
+    def __init__(self, out: BinaryIO):
+        self._out, self._digest = out, hashlib.sha256()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(self.QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="landing-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, chunk: bytes) -> None:
+        if self._error:
+            self._raise()
+        self._chunks.put(chunk)
+
+    def close(self) -> str:
+        """Wait until every chunk is written; the sha256 of the whole body."""
+        self._chunks.put(None)
+        self._thread.join()
+        self._out.close()
+        if self._error:
+            self._raise()
+        return self._digest.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop the thread after a failure (a no-op once closed)."""
+        if self._thread.is_alive():
+            self._chunks.put(None)
+            self._thread.join()
+        self._out.close()
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if self._error is None:  # after an error, drain the queue so put() never blocks
+                try:
+                    self._out.write(chunk)
+                    self._digest.update(chunk)
+                except OSError as exc:
+                    self._error = exc
+
+    def _raise(self) -> None:
+        raise DownloadError(
+            f"cannot write the landing file: {self._error}", retryable=False
+        ) from self._error
 
 
 def _announced_length(response: requests.Response) -> int | None:
@@ -374,12 +430,41 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.\-]", "_", Path(name).name).lstrip(".") or "download"
 
 
-def _final_path(day_dir: Path, name: str, sha256: str) -> Path:
+def _final_path(day_dir: Path, name: str, sha256: str, size: int) -> Path:
     """The file's landing name; a different content already there keeps its own (provenance)."""
     path = day_dir / name
-    if path.exists() and sha256_of(path) != sha256:
+    if path.exists() and _landed_sha256(path, size) != sha256:
         path = day_dir / f"{path.stem}-{sha256[:12]}{path.suffix}"
     return path
+
+
+# The sha256 of a landed file is kept in an extended attribute with the size and modification time
+# it was computed for, so a new download of the same name compares checksums without reading the
+# old file again (a second read of a 1 GB file). Where the file system has no extended attributes
+# or the file changed since, the file is read.
+SHA256_ATTRIBUTE = "user.orcp.sha256"
+
+
+def _remember_sha256(path: Path, sha256: str) -> None:
+    stat = path.stat()
+    try:
+        os.setxattr(path, SHA256_ATTRIBUTE, f"{sha256} {stat.st_size} {stat.st_mtime_ns}".encode())
+    except (OSError, AttributeError):  # no xattr support here: _landed_sha256 reads the file
+        pass
+
+
+def _landed_sha256(path: Path, size: int) -> str | None:
+    """The sha256 of a landed file, or None when its size already tells it differs."""
+    stat = path.stat()
+    if stat.st_size != size:
+        return None
+    try:
+        sha256, recorded_size, mtime_ns = os.getxattr(path, SHA256_ATTRIBUTE).decode().split()
+        if (int(recorded_size), int(mtime_ns)) == (stat.st_size, stat.st_mtime_ns):
+            return sha256
+    except (OSError, AttributeError, ValueError):
+        pass
+    return sha256_of(path)
 
 
 def _retry_after(value: str | None) -> float | None:

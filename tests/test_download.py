@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 from datetime import date
 
 import psycopg
 import pytest
 
-from ingest.download import DownloadPolicy, download
+from ingest.download import SHA256_ATTRIBUTE, DownloadPolicy, download
 from ingest.run import ingest_target
 from tests.conftest import shared_file
 
@@ -250,6 +251,24 @@ def test_force_downloads_again_and_the_loader_skips_known_content(
     assert forced.status == "downloaded" and forced.attempts == 1
     assert "If-None-Match" not in http_server.hits_for("decp.json")[1].headers
     assert len(landed_files(landing)) == 1  # same content, same name: nothing new kept
+
+
+def test_landed_checksum_is_trusted_only_while_the_file_is_untouched(
+    warehouse_url, landing, http_server
+):
+    url = http_server.serve("decp.json", shared_file(SAMPLE))
+    first = download(SOURCE, url)
+    recorded = os.getxattr(first.path, SHA256_ATTRIBUTE).decode().split()
+    assert recorded[:2] == [first.sha256, str(first.bytes)]
+    # Same size, other bytes, written after the checksum: the file is read again, found different,
+    # and the new download keeps its own name instead of replacing it.
+    original = first.path.read_bytes()
+    first.path.write_bytes(original.replace(b"marches", b"MARCHES", 1))
+
+    second = download(SOURCE, url, force=True)
+
+    assert second.path == first.path.with_name(f"decp-{second.sha256[:12]}.json")
+    assert second.path.read_bytes() == original
 
 
 def test_redirect_names_the_file_after_its_final_url(warehouse_url, landing, http_server):
