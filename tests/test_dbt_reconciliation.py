@@ -18,7 +18,7 @@ from ingest.loader import load_file
 from orcp import transform
 from tests.conftest import shared_file
 
-SELECTION = "+rpt_decp_load_reconciliation +fct_contract_suppliers +agg_contracts_by_year_and_nature ref_quality_flags"
+SELECTION = "+rpt_decp_load_reconciliation +fct_contract_suppliers +dim_supplier +agg_contracts_by_year_and_nature ref_quality_flags"
 RECONCILIATION_TEST = "assert_rows_rpt_decp_load_reconciliation"
 
 

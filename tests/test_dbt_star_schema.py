@@ -27,7 +27,7 @@ from tests.conftest import SHARED_DATA
 
 JSON_FILES = ["decp_real/*.json", "decp_quirks/*.json", "decp_schema_v1.5/json_*.json", "decp_schema_v2/json_*.json"]
 CSV_FILES = ["decp_tabular/*.csv"]
-BUILD_SELECTION = "+rpt_decp_load_reconciliation +fct_contract_suppliers +agg_contracts_by_year_and_nature ref_quality_flags"
+BUILD_SELECTION = "+rpt_decp_load_reconciliation +fct_contract_suppliers +dim_supplier +agg_contracts_by_year_and_nature ref_quality_flags"
 HAUTS_DE_FRANCE = "32"
 
 

@@ -16,7 +16,7 @@
 {# The incremental DECP models: the oldest of their watermarks decides which loads are pending. #}
 {% macro decp_incremental_models() -%}
     {{ return(['int_decp__records_part_1', 'int_decp__records_part_2', 'int_decp__record_keys', 'int_decp__record_versions',
-               'int_decp__contract_versions', 'int_decp__contracts', 'int_decp__version_suppliers',
+               'int_decp__contract_versions', 'int_decp__version_suppliers',
                'int_decp__record_dispositions', 'fct_contracts', 'fct_contract_modifications',
                'fct_contract_suppliers']) }}
 {%- endmacro %}
@@ -153,7 +153,7 @@
 {% macro decp_batch_slice(relation) -%}
     {%- set tracked = ['decp_records', 'decp_tabular_rows', 'int_decp__records', 'int_decp__record_keys',
                        'int_decp__record_dispositions', 'int_decp__record_versions', 'int_decp__contract_versions',
-                       'int_decp__contracts', 'int_decp__version_suppliers', 'fct_contracts',
+                       'int_decp__version_suppliers', 'fct_contracts',
                        'fct_contract_modifications', 'fct_contract_suppliers'] -%}
     {%- if relation.identifier not in tracked or decp_batch_is_full()
            or adapter.get_relation(target.database, 'intermediate', 'int_decp__load_batches') is none -%}
@@ -180,7 +180,6 @@
         'int_decp__record_dispositions': [by_contract_key, "contract_key is null and " ~ loads],
         'int_decp__record_versions': [by_contract_key],
         'int_decp__contract_versions': [by_contract_key],
-        'int_decp__contracts': [by_contract_key],
         'int_decp__version_suppliers': [by_contract_key],
         'fct_contracts': [by_contract_sk],
         'fct_contract_modifications': [by_contract_sk],

@@ -32,7 +32,9 @@ suppliers as (
 select
     c.contract_sk,
     coalesce(s.supplier_position, 1) as supplier_position,
-    coalesce(dim_supplier.supplier_key, {{ unknown_key() }}) as supplier_key,
+    -- dim_supplier's key, computed from the natural key (every one is a member: see the relationships test)
+    -- rather than joined, so that the facts need not wait for the dimension
+    coalesce({{ surrogate_key('supplier', 's.supplier_natural_key') }}, {{ unknown_key() }}) as supplier_key,
     c.buyer_key,
     c.notification_date_key,
     c.cpv_key,
@@ -46,4 +48,3 @@ select
     coalesce(s.is_id_type_inferred, false) as is_id_type_inferred
 from contracts as c
 left join suppliers as s on s.contract_sk = c.contract_sk
-left join {{ ref('dim_supplier') }} as dim_supplier on dim_supplier.supplier_natural_key = s.supplier_natural_key
