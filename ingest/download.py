@@ -334,7 +334,7 @@ def _stream_to_landing(
             message, retryable=True, http_status=200, position=f"byte {received}"
         ) from None
     finally:
-        writer.abandon()
+        writer.stop()
         Path(temporary).unlink(missing_ok=True)
 
 
@@ -361,15 +361,13 @@ class _LandingWriter:
 
     def close(self) -> str:
         """Wait until every chunk is written; the sha256 of the whole body."""
-        self._chunks.put(None)
-        self._thread.join()
-        self._out.close()
+        self.stop()
         if self._error:
             self._raise()
         return self._digest.hexdigest()
 
-    def abandon(self) -> None:
-        """Stop the thread after a failure (a no-op once closed)."""
+    def stop(self) -> None:
+        """End the thread once the queued chunks are written (also after a failure; idempotent)."""
         if self._thread.is_alive():
             self._chunks.put(None)
             self._thread.join()
