@@ -11,6 +11,9 @@
 -- current version, with the keys of its dimensions (the 'unknown' member when a value is missing) and the
 -- initial award beside the current state. Amounts are EUR excl. VAT; *_usable_eur are null when the amount
 -- is unusable (amount_problem says why).
+-- On an incremental run the tables below are filtered by `contract_key = any(array(...))` rather than `in (...)`:
+-- the planner then expects a few keys and reads the 1M-row tables by index (with `in`, it took the estimate of
+-- pending_contracts, half a million rows, and read everything: 4.3 s instead of 0.3 s for 1,000 new contracts).
 with
 {%- if incremental %}
 pending_contracts as (
@@ -22,10 +25,12 @@ pending_contracts as (
     select facts.contract_key
     from {{ this }} as facts
     join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = facts.buyer_key
-    where facts.buyer_geography_key <> buyers.buyer_geography_key
-      and (buyers.buyer_siret in (select pending.buyer_siret from {{ ref('int_decp__records') }} as pending
+    where facts.buyer_key = any(array(
+            select buyer_key from {{ ref('dim_buyer') }}
+            where buyer_siret in (select pending.buyer_siret from {{ ref('int_decp__records') }} as pending
                                   where pending.load_id = any({{ decp_pending_loads(batch) }}))
-           or (select is_sirene_changed from {{ ref('int_decp__batch') }}))
+               or (select is_sirene_changed from {{ ref('int_decp__batch') }})))
+      and facts.buyer_geography_key <> buyers.buyer_geography_key
 ),
 {%- endif %}
 
@@ -42,7 +47,7 @@ versions as (
         first_value(duration_months) over by_contract as initial_duration_months
     from {{ ref('int_decp__contract_versions') }}
     {%- if incremental %}
-    where contract_key in (select contract_key from pending_contracts)
+    where contract_key = any(array(select contract_key from pending_contracts))
     {%- endif %}
     window by_contract as (partition by contract_key order by version_index)
 ),
@@ -61,7 +66,7 @@ publications as (
     from {{ ref('int_decp__record_keys') }} as keys
     where keys.rejection_reason is null
     {%- if incremental %}
-      and keys.contract_key in (select contract_key from pending_contracts)
+      and keys.contract_key = any(array(select contract_key from pending_contracts))
     {%- endif %}
     group by keys.contract_key
 ),
@@ -82,7 +87,7 @@ initial_awards as (
         join publications on publications.contract_key = versions.contract_key and publications.publications > 1
         where versions.version_index = 0
         {%- if incremental %}
-          and versions.contract_key in (select contract_key from pending_contracts)
+          and versions.contract_key = any(array(select contract_key from pending_contracts))
         {%- endif %}
         group by versions.contract_key, versions.publication_id
     ) as initial_publications
@@ -205,8 +210,9 @@ select
 from contracts as c
 left join {{ ref('dim_buyer') }} as buyers on buyers.buyer_siret = c.buyer_siret
 left join {{ ref('dim_date') }} as notification_dates on notification_dates.calendar_date = c.notification_date
+-- on the natural key, which the surrogate key hashes: no md5 per contract (2 s for a million)
 left join {{ ref('dim_geography') }} as places
-    on places.geography_key = {{ surrogate_key('geography', "c.place_geography_level || ':' || c.place_geography_code") }}
+    on places.geography_level = c.place_geography_level and places.geography_code = c.place_geography_code
 left join {{ ref('dim_cpv') }} as cpv on cpv.cpv_code = c.cpv_code
 left join {{ ref('dim_procedure') }} as procedures on procedures.procedure = c.procedure
 left join {{ ref('dim_contract_nature') }} as natures on natures.nature = c.nature
