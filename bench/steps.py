@@ -61,12 +61,9 @@ def dbt_build(url: str, *flags: str) -> dict:
     import os
 
     os.environ["ORCP_DATABASE_URL"] = url
-    from orcp.transform import TransformError, run_dbt
+    from orcp.transform import build
 
-    result = run_dbt(["build", *flags], url)
-    if not result.succeeded:
-        raise TransformError(result.describe())
-    return {"result": result.describe()}
+    return {"result": build(url, full_refresh="--full-refresh" in flags).describe()}
 
 
 def republish(url: str, out_dir: str) -> dict:

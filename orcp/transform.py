@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from contextlib import contextmanager
@@ -90,9 +91,48 @@ def _summarise(outcome) -> TransformResult:
 
 def build(url: str | None = None, select: str | None = None, full_refresh: bool = False) -> TransformResult:
     """dbt build; incremental models process only new loads unless full_refresh (needed after a change of
-    seeds or of the DECP SQL)."""
+    seeds or of the DECP SQL). Without a selection, seeds are reloaded only when they changed since the last
+    successful build (selectors.yml)."""
+    url = url or db.database_url()
+    fingerprint = seeds_fingerprint()
+    seeds_current = not select and not full_refresh and _seeds_loaded(url, fingerprint)
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
-    result = run_dbt(args, url)
+    result = run_dbt(args + (["--selector", "production_seeds_loaded"] if seeds_current else []), url)
     if not result.succeeded:
         raise TransformError(result.describe())
+    if not seeds_current and not select:
+        _record_seeds_loaded(url, fingerprint)
     return result
+
+
+def seeds_fingerprint() -> str:
+    """sha256 of the seed files (names and contents, the YAML that types them included)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in (DBT_PROJECT_DIR / "seeds").rglob("*") if p.is_file()):
+        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _seeds_loaded(url: str, fingerprint: str) -> bool:
+    """Whether a successful build loaded these seeds and their tables are all still there."""
+    seed_tables = [p.stem for p in (DBT_PROJECT_DIR / "seeds").rglob("*.csv")]
+    with db.connect(url) as conn:
+        if not _has_seed_loads(conn):
+            return False
+        loaded = conn.execute("select 1 from meta.seed_loads where fingerprint = %s", (fingerprint,)).fetchone()
+        present = conn.execute(
+            "select count(*) from pg_tables where schemaname = 'reference' and tablename = any(%s)",
+            (seed_tables,)).fetchone()[0]
+    return loaded is not None and present == len(seed_tables)
+
+
+def _record_seeds_loaded(url: str, fingerprint: str) -> None:
+    with db.connect(url) as conn:
+        if not _has_seed_loads(conn):  # a warehouse from before `orcp db init` created the table
+            return
+        conn.execute("delete from meta.seed_loads")
+        conn.execute("insert into meta.seed_loads (fingerprint) values (%s)", (fingerprint,))
+
+
+def _has_seed_loads(conn) -> bool:
+    return conn.execute("select to_regclass('meta.seed_loads') is not null").fetchone()[0]

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from ingest.loader import load_file
-from orcp import db, pipeline
+from orcp import db, pipeline, transform
 from tests.conftest import SAMPLE_DATA
 
 SAMPLE = SAMPLE_DATA / "decp2019_e-marchespublics_2019-04-03.json"
@@ -146,3 +146,30 @@ def test_pipeline_publishes_independent_totals(warehouse_url, tmp_path, monkeypa
     assert {f["name"]: f.get("title") for f in package["resources"][0]["schema"]["fields"]}["contracts"] \
         == "Nombre de contrats"
     assert pipeline.publish_step()[0].changed is False  # nothing changed: nothing rewritten
+
+
+def _built(data_dir: Path, kind: str) -> list[str]:
+    results = json.loads((data_dir / "dbt-target" / "run_results.json").read_text())["results"]
+    return [r["unique_id"] for r in results if r["unique_id"].startswith(kind + ".")]
+
+
+def test_unchanged_seeds_are_not_reloaded(warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCP_DATA_DIR", str(tmp_path / "data"))
+    db.get_settings.cache_clear()
+    seed_files = sorted(p.stem for p in (transform.DBT_PROJECT_DIR / "seeds").rglob("*.csv"))
+    transform.run_dbt(["seed"], warehouse_url)  # seeds there, but not loaded by a successful build
+    assert sorted(s.rsplit(".", 1)[1] for s in _built(tmp_path / "data", "seed")) == seed_files
+    fingerprint = transform.seeds_fingerprint()
+    assert not transform._seeds_loaded(warehouse_url, fingerprint)
+
+    transform.build(warehouse_url)
+    assert len(_built(tmp_path / "data", "seed")) == len(seed_files)
+    assert transform._seeds_loaded(warehouse_url, fingerprint)
+    assert not transform._seeds_loaded(warehouse_url, "0" * 64)  # other seed files: reloaded
+
+    transform.build(warehouse_url)
+    assert _built(tmp_path / "data", "seed") == []  # unchanged: skipped, and the build still succeeds
+    assert _built(tmp_path / "data", "unit_test") == [] and _built(tmp_path / "data", "test")  # as in production
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("drop table reference.ref_quality_flags cascade")
+    assert not transform._seeds_loaded(warehouse_url, fingerprint)  # a seed table is gone: reloaded

@@ -108,3 +108,10 @@ grant usage on all sequences in schema meta to orcp_loader;
 grant select on all tables in schema raw, meta to orcp_transformer;
 grant create, usage on schema staging, intermediate, marts, indicators to orcp_transformer;
 grant usage on schema marts, indicators to orcp_analyst, orcp_publisher;
+
+-- The reference seeds a successful dbt build loaded, by fingerprint of dbt_project/seeds/ (orcp.transform):
+-- an incremental build skips reloading seeds that have not changed since.
+create table if not exists meta.seed_loads (
+    fingerprint text primary key,
+    loaded_at   timestamptz not null default now()
+);

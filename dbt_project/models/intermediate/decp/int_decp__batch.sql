@@ -16,7 +16,8 @@ pending as (
 )
 
 select
-    (select max(batch_id) from {{ ref('int_decp__load_batches') }}) as batch_id,
+    -- 0 before any DECP or SIRENE load: the models are then marked as having processed nothing yet
+    coalesce((select max(batch_id) from {{ ref('int_decp__load_batches') }}), 0) as batch_id,
     {{ 'true' if flags.FULL_REFRESH else 'coalesce(bool_or(is_reload), false)' }} as is_full_rebuild,
     coalesce(array_agg(distinct load_id order by load_id) filter (where raw_kind = 'decp'), '{}'::bigint[]) as load_ids,
     coalesce(bool_or(raw_kind = 'sirene'), false) as is_sirene_changed
