@@ -15,8 +15,10 @@
 
 {# The incremental DECP models: the oldest of their watermarks decides which loads are pending. #}
 {% macro decp_incremental_models() -%}
-    {{ return(['int_decp__records_part_1', 'int_decp__records_part_2', 'int_decp__record_keys', 'int_decp__record_versions',
-               'int_decp__contract_versions', 'int_decp__version_suppliers',
+    {{ return(['int_decp__records_part_1', 'int_decp__records_part_2',
+               'int_decp__record_keys_part_1', 'int_decp__record_keys_part_2',
+               'int_decp__record_versions_part_1', 'int_decp__record_versions_part_2',
+               'int_decp__contract_versions_part_1', 'int_decp__contract_versions_part_2', 'int_decp__version_suppliers',
                'int_decp__record_dispositions', 'fct_contracts', 'fct_contract_modifications',
                'fct_contract_suppliers']) }}
 {%- endmacro %}
