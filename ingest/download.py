@@ -296,7 +296,7 @@ def _stream_to_landing(
     announced = _announced_length(response)
     day_dir.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=day_dir, prefix=f".{name}.", suffix=".part")
-    writer, received = _LandingWriter(os.fdopen(handle, "wb")), 0
+    writer, received = _LandingWriter(os.fdopen(handle, "wb"), temporary), 0
     try:
         for chunk in response.iter_content(policy.chunk_size):
             if received == 0:
@@ -347,8 +347,8 @@ class _LandingWriter:
 
     QUEUE_CHUNKS = 8
 
-    def __init__(self, out: BinaryIO):
-        self._out, self._digest = out, hashlib.sha256()
+    def __init__(self, out: BinaryIO, path: str):
+        self._out, self._path, self._digest, self._written = out, path, hashlib.sha256(), 0
         self._chunks: queue.Queue[bytes | None] = queue.Queue(self.QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="landing-writer", daemon=True)
@@ -378,13 +378,17 @@ class _LandingWriter:
             if self._error is None:  # after an error, drain the queue so put() never blocks
                 try:
                     self._out.write(chunk)
+                    self._out.flush()  # a full disk shows here, at this chunk, not at close
                     self._digest.update(chunk)
+                    self._written += len(chunk)
                 except OSError as exc:
                     self._error = exc
 
     def _raise(self) -> None:
         raise DownloadError(
-            f"cannot write the landing file: {self._error}", retryable=False
+            f"cannot write the landing file {self._path} after {self._written} bytes: {self._error}",
+            retryable=False,
+            position=f"byte {self._written}",
         ) from self._error
 
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 from datetime import date
 
 import psycopg
@@ -13,7 +15,7 @@ import pytest
 
 from ingest.download import SHA256_ATTRIBUTE, DownloadPolicy, download
 from ingest.run import ingest_target
-from tests.conftest import shared_file
+from tests.conftest import PROJECT_ROOT, shared_file
 
 SAMPLE = "decp_real/decp2019_e-marchespublics_2019-04-03.json"
 SAMPLE_RECORDS = 470
@@ -211,6 +213,37 @@ def test_client_error_is_not_retried(warehouse_url, landing, http_server):
 
     assert result.status == "failed" and "HTTP 404" in result.error
     assert http_server.hit_count("missing.json") == 1
+
+
+# The ingest in a process of its own whose files may not grow past 100 kB (RLIMIT_FSIZE): writing the landing
+# file fails in the kernel (EFBIG), as on a full disk.
+_SMALL_DISK_INGEST = """
+import json, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+from ingest.run import ingest_target
+[result] = ingest_target(sys.argv[1], source=sys.argv[2])
+print(json.dumps({"status": result.status, "error": result.error}))
+"""
+
+
+def test_landing_file_write_error_fails_cleanly_without_retry(warehouse_url, landing, http_server):
+    original = shared_file(SAMPLE)
+    assert original.stat().st_size > 200_000
+    url = http_server.serve("big.json", original)
+
+    done = subprocess.run([sys.executable, "-c", _SMALL_DISK_INGEST, url, SOURCE], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result["status"] == "failed" and result["error"].startswith("big.json: download of " + url)
+    assert "cannot write the landing file" in result["error"] and "File too large" in result["error"]
+    assert http_server.hit_count("big.json") == 1  # the disk will not get better by asking again
+    [load] = rows(warehouse_url, "select status, error_position from meta.loads")
+    assert load[0] == "failed" and load[1].startswith("byte ") and int(load[1][5:]) <= 100_000
+    assert rows(warehouse_url, "select status, attempts, path from meta.downloads") == [("failed", 1, None)]
+    assert raw_count(warehouse_url) == 0
+    assert landed_files(landing) == []  # the partial temporary file is gone
 
 
 def test_connection_refused_fails_after_retries(warehouse_url, landing):

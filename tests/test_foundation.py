@@ -173,3 +173,23 @@ def test_unchanged_seeds_are_not_reloaded(warehouse_url, tmp_path, monkeypatch):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute("drop table reference.ref_quality_flags cascade")
     assert not transform._seeds_loaded(warehouse_url, fingerprint)  # a seed table is gone: reloaded
+
+
+def test_tables_of_retired_models_are_dropped_unless_something_depends_on_them(warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCP_DATA_DIR", str(tmp_path / "data"))
+    db.get_settings.cache_clear()
+
+    def exists(name: str) -> bool:
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("create table intermediate.int_decp__contracts (contract_key text)")
+    transform.run_dbt(["seed", "--select", "ref_quality_flags"], warehouse_url)  # any dbt run starts with the hook
+    assert not exists("intermediate.int_decp__contracts")
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("create table intermediate.int_decp__contracts (contract_key text)")
+        conn.execute("create view public.analyst_view as select * from intermediate.int_decp__contracts")
+    assert transform.run_dbt(["seed", "--select", "ref_quality_flags"], warehouse_url).succeeded
+    assert exists("intermediate.int_decp__contracts") and exists("public.analyst_view")
