@@ -115,3 +115,4 @@ create table if not exists meta.seed_loads (
     fingerprint text primary key,
     loaded_at   timestamptz not null default now()
 );
+grant select, insert, delete on meta.seed_loads to orcp_transformer;
