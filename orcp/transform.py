@@ -97,13 +97,13 @@ def build(url: str | None = None, select: str | None = None, full_refresh: bool 
     seeds or of the DECP SQL). Without a selection, seeds are reloaded only when they changed since the last
     successful build (selectors.yml)."""
     url = url or db.database_url()
-    fingerprint = seeds_fingerprint()
-    seeds_current = not select and not full_refresh and _seeds_loaded(url, fingerprint)
+    fingerprint = None if select else seeds_fingerprint()  # a selection neither skips nor records seeds
+    seeds_current = fingerprint is not None and not full_refresh and _seeds_loaded(url, fingerprint)
     args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
     result = run_dbt(args + (["--selector", "production_seeds_loaded"] if seeds_current else []), url)
     if not result.succeeded:
         raise TransformError(result.describe())
-    if not seeds_current and not select:
+    if fingerprint is not None and not seeds_current:
         _record_seeds_loaded(url, fingerprint)
     return result
 

@@ -7,7 +7,10 @@
 
 {% macro decp_in_dedup_part(base_key, part) -%}
     {%- set parts = var('decp_dedup_parts') | int -%}
-    {%- if parts == 1 -%}
+    {%- if parts not in (1, 2) -%}
+        {#- two part models per step exist: any other count would leave records in no table -#}
+        {{ exceptions.raise_compiler_error("var decp_dedup_parts must be 1 or 2 (the _part_1 and _part_2 models), not " ~ parts) }}
+    {%- elif parts == 1 -%}
         {{ 'true' if part == 1 else 'false' }}
     {%- else -%}
         abs(hashtext(coalesce({{ base_key }}, ''))::bigint) % {{ parts }} = {{ part - 1 }}

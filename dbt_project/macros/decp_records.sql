@@ -4,14 +4,14 @@
 
    Every DECP source record (both raw tables) in the unified contract shape, with its place of execution placed in
    COG 2025 and the checks that need reference data. The staging views' SQL is run here, filtered at the raw scan.
-   Incremental: the records of the pending loads (int_decp__batch). No merge joins: the planner underestimates the
-   rows and sorts half a million wide rows on disk three times to join them with small reference tables. #}
+   Incremental: the records of the pending loads (int_decp__batch). No merge joins (the intermediate/decp folder's
+   pre-hook): the planner underestimates the rows and would sort half a million wide rows on disk three times to
+   join them with small reference tables. #}
 {% macro decp_records_part(part, parts) %}
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace',
     analyze_columns=['record_id', 'load_id', 'buyer_siret', 'layout', 'notification_date', 'place_code', 'cpv_code', 'contract_id'], decp_key='load',
     indexes=[{'columns': ['record_id'], 'unique': true}, {'columns': ['load_id']}],
-    pre_hook=["set local enable_mergejoin = off"],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 {%- set batch = decp_batch() if is_incremental() else none %}
 {%- set rows = "record_number % " ~ parts ~ " = " ~ (part - 1) %}
