@@ -71,7 +71,7 @@ def run_dbt(args: list[str], url: str | None = None) -> TransformResult:
 
     url = url or db.database_url()
     target_dir = get_settings().data_dir / "dbt-target"
-    full_args = ["--quiet", *args, "--vars", json.dumps(dbt_vars()),
+    full_args = ["--quiet", "--log-level-file", "info", *args, "--vars", json.dumps(dbt_vars()),
                  "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_dir), "--log-path", str(target_dir / "logs")]
     with dbt_environment(url):
@@ -94,18 +94,93 @@ def _summarise(outcome) -> TransformResult:
 
 def build(url: str | None = None, select: str | None = None, full_refresh: bool = False) -> TransformResult:
     """dbt build; incremental models process only new loads unless full_refresh (needed after a change of
-    seeds or of the DECP SQL). Without a selection, seeds are reloaded only when they changed since the last
-    successful build (selectors.yml)."""
+    seeds or of the DECP SQL). Without a selection: seeds are reloaded only when they changed since the last
+    successful build (selectors.yml), and when the project is the one that build ran, only the models downstream
+    of the raw tables loaded since then run, with their tests (nothing at all when nothing was loaded)."""
     url = url or db.database_url()
-    fingerprint = None if select else seeds_fingerprint()  # a selection neither skips nor records seeds
-    seeds_current = fingerprint is not None and not full_refresh and _seeds_loaded(url, fingerprint)
-    args = ["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
-    result = run_dbt(args + (["--selector", "production_seeds_loaded"] if seeds_current else []), url)
+    if select:  # a selection neither skips nor records anything
+        return _checked(run_dbt(["build", "--select", select] + (["--full-refresh"] if full_refresh else []), url))
+    fingerprint, project = seeds_fingerprint(), project_fingerprint()
+    seeds_current = not full_refresh and _seeds_loaded(url, fingerprint)
+    loads_through = _loads_through(url)
+    changed = None if full_refresh or not seeds_current else changed_sources(url, project)
+    if changed == []:
+        return TransformResult(succeeded=True)
+    if changed:
+        args = ["build", "--select", " ".join(f"source:{name}+" for name in changed),
+                "--exclude-resource-type", "unit_test"]
+    else:
+        args = ["build"] + (["--full-refresh"] if full_refresh else []) + (
+            ["--selector", "production_seeds_loaded"] if seeds_current else [])
+    result = _checked(run_dbt(args, url))
+    if not seeds_current:
+        _record_seeds_loaded(url, fingerprint)
+    _record_build(url, project, loads_through)
+    return result
+
+
+def _checked(result: TransformResult) -> TransformResult:
     if not result.succeeded:
         raise TransformError(result.describe())
-    if fingerprint is not None and not seeds_current:
-        _record_seeds_loaded(url, fingerprint)
     return result
+
+
+def project_fingerprint() -> str:
+    """sha256 of the dbt project's files and of the vars: what decides the SQL of every model."""
+    digest = hashlib.sha256(json.dumps(dbt_vars(), sort_keys=True).encode())
+    skipped = {"target", "logs", "dbt_packages"}
+    for path in sorted(p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file()):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] not in skipped:
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# The raw tables of each dbt source, by the source names the selection uses. The meta.loads sources are read
+# joined with their raw rows, except by the DECP models (rpt_decp_load_reconciliation), which any new load changes.
+SOURCE_TABLES = {
+    "decp": ["raw.decp_records", "raw.decp_tabular_rows"],
+    "sirene": ["raw.sirene_records"],
+    "dgp": ["raw.dgp_rows"],
+    "census": ["raw.census_rows"],
+    "cerc_survey": ["raw.cerc_survey_rows"],
+}
+
+
+def changed_sources(url: str, project: str) -> list[str] | None:
+    """The dbt sources with raw rows loaded since the latest successful build of this very project; None (build
+    everything) when there is no such build."""
+    with db.connect(url) as conn:
+        if conn.execute("select to_regclass('meta.dbt_builds') is null").fetchone()[0]:
+            return None
+        row = conn.execute("select loads_through from meta.dbt_builds where project_fingerprint = %s",
+                           (project,)).fetchone()
+        if row is None:
+            return None
+        since = row[0]
+        changed = [name for name, tables in SOURCE_TABLES.items()
+                   if any(conn.execute(f"select exists (select 1 from {table} where load_id > %s)", (since,))
+                          .fetchone()[0] for table in tables)]
+        if conn.execute("select exists (select 1 from meta.loads where load_id > %s)", (since,)).fetchone()[0]:
+            changed.append("orcp_meta")
+    return sorted(set(changed))
+
+
+def _loads_through(url: str) -> int:
+    """The loads a build started now sees in full: those before the first load still running."""
+    with db.connect(url) as conn:
+        return conn.execute("""
+            select coalesce(min(load_id) filter (where status = 'running') - 1, max(load_id), 0)
+            from meta.loads""").fetchone()[0]
+
+
+def _record_build(url: str, project: str, loads_through: int) -> None:
+    with db.connect(url) as conn:
+        if conn.execute("select to_regclass('meta.dbt_builds') is null").fetchone()[0]:
+            return  # a warehouse from before `orcp db init` created the table
+        conn.execute("delete from meta.dbt_builds")
+        conn.execute("insert into meta.dbt_builds (project_fingerprint, loads_through) values (%s, %s)",
+                     (project, loads_through))
 
 
 def seeds_fingerprint() -> str:

@@ -3,7 +3,8 @@ rebuild.
 
 Warehouse A: every fixture file loaded and built, then the extra files loaded and built incrementally. Warehouse B:
 the same files loaded in the same order (so the same load ids), built once with --full-refresh. Every table of the
-marts (and the DECP intermediate tables) must hold the same rows in both: EXCEPT ALL in both directions.
+marts, the DECP intermediate tables and the indicators summed from the incremental groups by buyer must hold the
+same rows in both: EXCEPT ALL in both directions.
 
 The extra files are made at test time from real fixture files so that the batch reaches every path of the
 incremental logic: contracts published again with a modification (new versions, another kept publication), a
@@ -31,12 +32,20 @@ from tests.conftest import SHARED_DATA, shared_file
 
 FIXTURE_FILES = ["decp_real/*.json", "decp_quirks/*.json", "decp_schema_v1.5/json_*.json",
                  "decp_schema_v2/json_*.json", "decp_tabular/*.csv"]
-SELECTION = ["--select", "+tag:marts ref_quality_flags", "--exclude-resource-type", "unit_test"]
+# the indicators summed from the incremental groups by buyer (models/intermediate/indicators)
+GROUPED_INDICATORS = ["competition", "environmental_clauses", "innovation", "local_retention", "order_book",
+                      "sme_access", "social_clauses"]
+# data_completeness reads incremental groups too (compared in the intermediate schema), but its days since the last
+# publication count from the load times, which differ between the two warehouses
+SELECTION = ["--select", "+tag:marts ref_quality_flags +data_completeness " + " ".join("+" + m for m in GROUPED_INDICATORS),
+             "--exclude-resource-type", "unit_test"]
 # bookkeeping of the incremental runs themselves: different by design between the two warehouses
 BOOKKEEPING = {"int_decp__load_batches", "int_decp__batch", "int_decp__batch_base_keys",
-               "int_decp__batch_contract_keys", "decp_batch_watermarks"}
+               "int_decp__batch_contract_keys", "decp_batch_watermarks", "int_indicators__batch_buyers"}
 # when each file was loaded: the two warehouses loaded them at different times
-LOAD_TIMES = {"rpt_decp_load_reconciliation": {"loaded_at"}}
+LOAD_TIMES = {"rpt_decp_load_reconciliation": {"loaded_at"}, **{i: {"as_of_date"} for i in GROUPED_INDICATORS}}
+# when a dimension member's attributes last changed: the full rebuild saw every member change in its one batch
+CHANGE_BATCHES = {"dim_buyer": {"attributes_batch_id"}, "dim_supplier": {"attributes_batch_id"}}
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:
@@ -78,7 +87,26 @@ def make_extra_files(folder: Path) -> list[Path]:
     assert len(rows) > 12
     csv_path = folder / "extra_decp_info_rows.csv"
     csv_path.write_text("".join(lines[:12]), encoding="utf-8")  # header + 11 rows published again
-    return [json_path, csv_path]
+    return [json_path, csv_path, make_supplier_move(folder, tabular)]
+
+
+MOVED_SUPPLIER = "41312760600023"  # in 28 rows of the decp.info extract, for 17 buyers, all in département 34
+
+
+def make_supplier_move(folder: Path, tabular: Path) -> Path:
+    """30 new contracts of one buyer with MOVED_SUPPLIER placed in the Nord: its most frequent département, hence
+    its location in dim_supplier, changes, and with it local_retention for buyers this batch does not touch."""
+    with tabular.open(encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream)
+        fields, template = reader.fieldnames, next(r for r in reader if r["titulaire_id"] == MOVED_SUPPLIER)
+    path = folder / "extra_supplier_moved.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for number in range(30):
+            writer.writerow({**template, "uid": f"{template['uid']}-moved-{number}", "id": f"MOVED-{number}",
+                             "titulaire_departement_code": "59", "titulaire_region_code": "32"})
+    return path
 
 
 def fixture_paths() -> list[Path]:
@@ -143,7 +171,7 @@ def differences(incremental_url: str, full_url: str, schema: str, table: str) ->
     """(rows, rows only in the incremental build, rows only in the full build): the full build's table is copied
     next to the incremental one, then compared with EXCEPT ALL both ways."""
     compared = ", ".join(f'"{c}"' for c in columns(incremental_url, schema, table)
-                         if c not in LOAD_TIMES.get(table, set()))
+                         if c not in LOAD_TIMES.get(table, set()) | CHANGE_BATCHES.get(table, set()))
     with psycopg.connect(incremental_url) as target, psycopg.connect(full_url) as source:
         target.execute(f'create temp table full_build (like "{schema}"."{table}")')
         with source.cursor().copy(f'copy "{schema}"."{table}" to stdout') as out, \
@@ -162,8 +190,8 @@ def differences(incremental_url: str, full_url: str, schema: str, table: str) ->
 def test_the_extra_loads_were_processed_incrementally(warehouses):
     incremental_url, _, contracts_before = warehouses
     is_full, pending = query(incremental_url, "select is_full_rebuild, load_ids from intermediate.int_decp__batch")[0]
-    last_two = [row[0] for row in query(incremental_url, "select load_id from meta.loads order by load_id desc limit 2")]
-    assert not is_full and sorted(pending) == sorted(last_two)
+    extra_loads = [row[0] for row in query(incremental_url, "select load_id from meta.loads order by load_id desc limit 3")]
+    assert not is_full and sorted(pending) == sorted(extra_loads)
     keys, contracts = query(incremental_url, """
         select (select count(*) from intermediate.int_decp__batch_contract_keys),
                (select count(*) from marts.fct_contracts)""")[0]
@@ -172,19 +200,35 @@ def test_the_extra_loads_were_processed_incrementally(warehouses):
     # the buyer + id notified another year: its records already processed now carry the year in their key
     reused = query(incremental_url, """
         select count(*) from intermediate.int_decp__record_keys
-        where id_reused_across_years and load_id < (select max(load_id) from meta.loads) - 1""")[0][0]
+        where id_reused_across_years and load_id < (select max(load_id) from meta.loads) - 2""")[0][0]
     assert reused >= 3
+    # the supplier moved: the groups of its other buyers were recomputed although the batch has none of their records
+    moved = query(incremental_url, """
+        select suppliers.departement_code, count(distinct contracts.buyer_key),
+               count(distinct contracts.buyer_key) filter (where contracts.buyer_key in
+                   (select buyer_key from intermediate.int_indicators__batch_buyers))
+        from marts.dim_supplier as suppliers
+        join marts.fct_contract_suppliers as contract_suppliers using (supplier_key)
+        join marts.fct_contracts as contracts using (contract_sk)
+        where suppliers.supplier_siret = %s
+        group by suppliers.departement_code""", MOVED_SUPPLIER)
+    assert len(moved) == 1
+    departement, buyers, recomputed = moved[0]
+    assert departement == "59" and buyers == recomputed >= 10  # the new rows name one buyer
     rejected = query(incremental_url, """
         select count(*) from intermediate.int_decp__record_dispositions
-        where disposition = 'rejected' and load_id = (select max(load_id) - 1 from meta.loads)""")[0][0]
+        where disposition = 'rejected' and load_id = (select max(load_id) - 2 from meta.loads)""")[0][0]
     assert rejected == 2
 
 
-@pytest.mark.parametrize("schema", ["marts", "intermediate"])
+@pytest.mark.parametrize("schema", ["marts", "intermediate", "indicators"])
 def test_incremental_build_equals_full_rebuild(warehouses, schema):
     incremental_url, full_url, _ = warehouses
     names = [t for t in tables(incremental_url, schema) if t not in BOOKKEEPING]
     assert set(names) == {t for t in tables(full_url, schema) if t not in BOOKKEEPING}
+    if schema == "indicators":
+        names = [name for name in names if name in GROUPED_INDICATORS]
+        assert set(names) == set(GROUPED_INDICATORS)
     if schema == "marts":
         assert {"fct_contracts", "fct_contract_suppliers", "fct_contract_modifications", "dim_buyer", "dim_supplier",
                 "rpt_decp_load_reconciliation", "agg_contracts_by_year_and_nature"} <= set(names)

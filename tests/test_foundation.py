@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ingest.formats import dgp
 from ingest.loader import load_file
 from orcp import db, pipeline, transform
 from tests.conftest import SAMPLE_DATA
@@ -167,12 +168,37 @@ def test_unchanged_seeds_are_not_reloaded(warehouse_url, tmp_path, monkeypatch):
     assert transform._seeds_loaded(warehouse_url, fingerprint)
     assert not transform._seeds_loaded(warehouse_url, "0" * 64)  # other seed files: reloaded
 
+    load_file(SAMPLE, "test", database_url=warehouse_url)
     transform.build(warehouse_url)
     assert _built(tmp_path / "data", "seed") == []  # unchanged: skipped, and the build still succeeds
     assert _built(tmp_path / "data", "unit_test") == [] and _built(tmp_path / "data", "test")  # as in production
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         conn.execute("drop table reference.ref_quality_flags cascade")
     assert not transform._seeds_loaded(warehouse_url, fingerprint)  # a seed table is gone: reloaded
+
+
+def test_a_build_runs_only_what_the_new_loads_change(warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCP_DATA_DIR", str(tmp_path / "data"))
+    db.get_settings.cache_clear()
+    everything = transform.build(warehouse_url)
+    assert everything.counts["success"] > 50
+    models = set(_built(tmp_path / "data", "model"))
+
+    assert transform.build(warehouse_url).counts == {}  # nothing loaded since: nothing to run
+    load_file(SAMPLE, "test", database_url=warehouse_url)
+    assert transform.changed_sources(warehouse_url, transform.project_fingerprint()) == ["decp", "orcp_meta"]
+    transform.build(warehouse_url)
+    decp_models = set(_built(tmp_path / "data", "model"))
+    assert {"model.orcp.fct_contracts", "model.orcp.dim_buyer", "model.orcp.sme_access"} <= decp_models
+    assert not {"model.orcp.fct_payment_delays", "model.orcp.dim_cpv", "model.orcp.public_works_outlook"} & decp_models
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from marts.fct_contracts").fetchone()[0] > 0
+
+    # another project (a model or a var changed): everything again
+    monkeypatch.setattr(transform, "project_fingerprint", lambda: "0" * 64)
+    dgp.load(SAMPLE_DATA / "dgp", database_url=warehouse_url)
+    transform.build(warehouse_url)
+    assert set(_built(tmp_path / "data", "model")) == models
 
 
 def test_tables_of_retired_models_are_dropped_unless_something_depends_on_them(warehouse_url, tmp_path, monkeypatch):

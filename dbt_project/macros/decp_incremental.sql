@@ -20,7 +20,7 @@
                'int_decp__record_versions_part_1', 'int_decp__record_versions_part_2',
                'int_decp__contract_versions_part_1', 'int_decp__contract_versions_part_2', 'int_decp__version_suppliers',
                'int_decp__record_dispositions', 'fct_contracts', 'fct_contract_modifications',
-               'fct_contract_suppliers']) }}
+               'fct_contract_suppliers'] + indicator_group_models()) }}
 {%- endmacro %}
 
 {% macro decp_watermarks() -%}
@@ -63,6 +63,12 @@
     {%- if batch.loads -%} array[{{ batch.loads }}]::bigint[] {%- else -%} '{}'::bigint[] {%- endif -%}
 {%- endmacro %}
 
+{# The buyer SIRETs of the pending loads' records (a subquery). #}
+{% macro decp_pending_buyer_sirets(batch) -%}
+    select distinct buyer_siret from {{ ref('int_decp__records') }}
+    where load_id = any({{ decp_pending_loads(batch) }}) and buyer_siret is not null
+{%- endmacro %}
+
 {# Rows of this model to delete before the recomputed rows are inserted, by kind of key. #}
 {% macro decp_stale_rows(key_kind, batch) -%}
     {%- if key_kind == 'load' -%}
@@ -75,6 +81,10 @@
     {%- elif key_kind == 'contract_key_or_load' -%}
         (contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
          or load_id = any({{ decp_pending_loads(batch) }}))
+    {%- elif key_kind == 'buyer_siret' -%}
+        (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
+    {%- elif key_kind == 'buyer_key' -%}
+        buyer_key in (select buyer_key from {{ ref('int_indicators__batch_buyers') }})
     {%- elif key_kind == 'contract_sk' -%}
         contract_sk in (select contract_sk from {{ ref('int_decp__batch_contract_keys') }})
     {%- else -%}
@@ -83,7 +93,8 @@
 {%- endmacro %}
 
 {# Incremental strategy decp_replace: delete the rows of the keys the batch touches (config decp_key: load,
-   base_key, contract_key, contract_key_or_load, contract_sk) and, when unique_key is set, the rows the new rows
+   base_key, contract_key, contract_key_or_load, contract_sk, buyer_key,
+   buyer_siret) and, when unique_key is set, the rows the new rows
    replace; everything when the model is rebuilt in full; then insert the recomputed rows. #}
 {% macro get_incremental_decp_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
@@ -156,7 +167,7 @@
     {%- set tracked = ['decp_records', 'decp_tabular_rows', 'int_decp__records', 'int_decp__record_keys',
                        'int_decp__record_dispositions', 'int_decp__record_versions', 'int_decp__contract_versions',
                        'int_decp__version_suppliers', 'fct_contracts',
-                       'fct_contract_modifications', 'fct_contract_suppliers'] -%}
+                       'fct_contract_modifications', 'fct_contract_suppliers'] + indicator_group_models() -%}
     {%- if relation.identifier not in tracked or decp_batch_is_full()
            or adapter.get_relation(target.database, 'intermediate', 'int_decp__load_batches') is none -%}
         {{ return([]) }}
@@ -186,6 +197,13 @@
         'fct_contracts': [by_contract_sk],
         'fct_contract_modifications': [by_contract_sk],
         'fct_contract_suppliers': [by_contract_sk]} -%}
+    {%- for model in indicator_group_models() -%}
+        {%- do slices.update({model: ["buyer_key in (select buyer_key from "
+                                      ~ decp_intermediate('int_indicators__batch_buyers') ~ ")"]}) -%}
+    {%- endfor -%}
+    {%- do slices.update({'int_indicators__record_groups': [
+        "buyer_siret is null", "buyer_siret in (select buyer_siret from " ~ decp_intermediate('int_decp__records')
+                               ~ " where " ~ loads ~ ")"]}) -%}
     {{ return(slices[relation.identifier]) }}
 {%- endmacro %}
 

@@ -143,18 +143,14 @@
    null where the record has no such field (2019 format): those contracts are left out of the shares; a
    cell where none has the field is 'not available', never 0. #}
 {% macro decp_consideration_indicator(indicator_id, flag, count_label_fr, value_label_fr) %}
-with contracts as (
-    {{ decp_scope_contracts() }}
-),
-
-aggregates as (
-    {{ decp_cell_totals('contracts', [
-        ('contracts', 'count(*)'),
-        ('known', 'count(' ~ flag ~ ')'),
-        ('with_consideration', 'count(*) filter (where ' ~ flag ~ ')'),
-        ('known_with_amount', 'count(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
-        ('known_amount_eur', 'sum(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
-        ('amount_with_consideration_eur', 'coalesce(sum(amount_eur) filter (where ' ~ flag ~ '), 0)')]) }}
+with aggregates as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_groups'), [
+        ('contracts', 'sum(contracts)'),
+        ('known', 'sum(' ~ flag ~ '_known)'),
+        ('with_consideration', 'sum(' ~ flag ~ '_contracts)'),
+        ('known_with_amount', 'sum(' ~ flag ~ '_known_with_amount)'),
+        ('known_amount_eur', 'sum(' ~ flag ~ '_known_amount_eur)'),
+        ('amount_with_consideration_eur', 'sum(' ~ flag ~ '_amount_eur)')]) }}
 )
 
 select

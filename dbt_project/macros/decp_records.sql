@@ -11,7 +11,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace',
     analyze_columns=['record_id', 'load_id', 'buyer_siret', 'layout', 'notification_date', 'place_code', 'cpv_code', 'contract_id'], decp_key='load',
-    indexes=[{'columns': ['record_id'], 'unique': true}, {'columns': ['load_id']}],
+    indexes=[{'columns': ['record_id'], 'unique': true}, {'columns': ['load_id']}, {'columns': ['buyer_siret']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 {%- set batch = decp_batch() if is_incremental() else none %}
 {%- set rows = "record_number % " ~ parts ~ " = " ~ (part - 1) %}

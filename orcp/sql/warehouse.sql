@@ -116,3 +116,13 @@ create table if not exists meta.seed_loads (
     loaded_at   timestamptz not null default now()
 );
 grant select, insert, delete on meta.seed_loads to orcp_transformer;
+
+-- The latest successful unselected dbt build (orcp.transform.build): the fingerprint of the dbt project (files and
+-- vars) and the loads it had seen. The next build runs only what depends on the raw tables loaded since, as long
+-- as the project is the same.
+create table if not exists meta.dbt_builds (
+    project_fingerprint text not null,
+    loads_through       bigint not null,
+    built_at            timestamptz not null default now()
+);
+grant select, insert, delete on meta.dbt_builds to orcp_transformer;

@@ -12,28 +12,18 @@
                    'without_publicity': 'Sans publicité ni mise en concurrence', 'unknown': 'Inconnue'} %}
 
 with contracts as (
-    select scoped.*, procedures.procedure_family, procedures.is_open_to_competition
-    from ({{ decp_scope_contracts() }}) as scoped
-    inner join {{ ref('dim_procedure') }} as procedures on procedures.procedure_key = scoped.procedure_key
+    {{ decp_buyer_groups('int_indicators__contract_groups') }}
 ),
 
 cell_totals as (
-    {{ decp_cell_totals('contracts', [
-        ('contracts', 'count(*)'),
-        ('contracts_with_amount', 'count(amount_eur)'),
-        ('amount_eur', 'sum(amount_eur)'),
-        ('unknown_procedure', "count(*) filter (where procedure_family = 'unknown')"),
-        ('unknown_procedure_amount_eur', "coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0)"),
-        ('known_offers', 'count(offers_received)'),
-        ('offers', 'sum(offers_received)'),
-        ('open_contracts', 'count(*) filter (where is_open_to_competition)'),
-        ('open_known_offers', 'count(offers_received) filter (where is_open_to_competition)'),
-        ('open_single_bids', 'count(*) filter (where is_open_to_competition and offers_received = 1)')]) }}
+    {{ decp_cell_totals('contracts', summed(['contracts', 'contracts_with_amount', 'amount_eur', 'known_offers',
+                                             'offers', 'open_contracts', 'open_known_offers', 'open_single_bids'])
+        + [('unknown_procedure', "coalesce(sum(contracts) filter (where procedure_family = 'unknown'), 0)"),
+           ('unknown_procedure_amount_eur', "coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0)")]) }}
 ),
 
 family_totals as (
-    {{ decp_cell_totals('contracts', [('contracts', 'count(*)'), ('amount_eur', 'sum(amount_eur)')],
-                        by=['procedure_family']) }}
+    {{ decp_cell_totals('contracts', summed(['contracts', 'amount_eur']), by=['procedure_family']) }}
 ),
 
 family_labels (procedure_family, procedure_family_label_fr) as (

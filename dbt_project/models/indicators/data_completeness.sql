@@ -10,22 +10,7 @@
 -- min_records applies to statistics (shares, and means over several buyers); counts and one buyer's
 -- days since its last publication are facts published whatever n.
 {% set min_records = var('min_records') %}
-{% set unknown = unknown_key() %}
-{# Key fields: (name, condition on fct_contracts alias c for "missing or invalid", French label). #}
-{% set key_fields = [
-    ('notification_date', "c.notification_date is null or 'notification_date_in_future' = any(c.quality_flags)",
-     "Part des marchés sans date de notification valide"),
-    ('amount', "c.amount_usable_eur is null", "Part des marchés sans montant exploitable"),
-    ('duration', "c.duration_months is null", "Part des marchés sans durée exploitable"),
-    ('cpv', "c.cpv_key = " ~ unknown, "Part des marchés sans code CPV valide"),
-    ('procedure', "c.procedure_key = " ~ unknown, "Part des marchés sans procédure reconnue"),
-    ('nature', "c.nature_key = " ~ unknown, "Part des marchés sans nature reconnue"),
-    ('place', "c.place_geography_key = " ~ unknown, "Part des marchés sans lieu d'exécution localisé"),
-    ('supplier_siret', "c.quality_flags && array['supplier_missing', 'supplier_siret_invalid']",
-     "Part des marchés sans titulaire ou avec un SIRET de titulaire invalide"),
-    ('buyer_siret', "c.quality_flags && array['buyer_siret_wrong_length', 'buyer_siret_luhn_failed', 'buyer_siret_not_numeric']",
-     "Part des marchés dont le SIRET de l'acheteur est invalide"),
-] %}
+{% set key_fields = completeness_key_fields() %}
 
 with as_of as (
     -- the data are as of the end of the latest DECP load
@@ -33,41 +18,30 @@ with as_of as (
     from {{ ref('rpt_decp_load_reconciliation') }}
 ),
 
-contracts as (
+-- The contracts by buyer x year (int_indicators__completeness_groups, kept up to date incrementally) with what
+-- the buyer is now; counted by year and buyer, then placed in territories: the places multiply groups, not a
+-- million contracts.
+buyer_groups as (
     select
-        coalesce(c.notification_year, extract(year from c.publication_date)::int) as year,
+        groups.*,
         buyers.buyer_siret,
         buyers.buyer_name,
         coalesce(buyers.is_hauts_de_france, false) as is_hauts_de_france,
-        buyers.departement_code,
-        c.publication_date,
-        {%- for name, condition, _ in key_fields %}
-        coalesce({{ condition }}, false) as missing_{{ name }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ ref('fct_contracts') }} as c
-    left join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = c.buyer_key
+        buyers.departement_code
+    from {{ ref('int_indicators__completeness_groups') }} as groups
+    left join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = groups.buyer_key
 ),
 
-contracts_checked as (
-    select
-        contracts.*,
-        {% for name, _, _ in key_fields %}missing_{{ name }}{{ ' or ' if not loop.last }}{% endfor %} as missing_any
-    from contracts
-),
-
--- Each contract counts for its buyer (Hauts-de-France buyers), its département, the region and France.
--- Contracts counted by year and buyer first, then placed in territories: the places multiply groups, not a
--- million contracts.
 contract_groups as (
     select
         year, is_hauts_de_france, departement_code, buyer_siret,
         max(buyer_name) as buyer_name,
-        count(*) as contracts,
+        sum(contracts) as contracts,
         {%- for name, _, _ in key_fields %}
-        count(*) filter (where missing_{{ name }}) as missing_{{ name }},
+        sum(missing_{{ name }}) as missing_{{ name }},
         {%- endfor %}
-        count(*) filter (where missing_any) as missing_any
-    from contracts_checked
+        sum(missing_any) as missing_any
+    from buyer_groups
     group by year, is_hauts_de_france, departement_code, buyer_siret
 ),
 
@@ -99,10 +73,10 @@ contract_cells as (
 buyer_publications as (
     select
         year, buyer_siret, is_hauts_de_france, departement_code,
-        count(*) as contracts,
-        count(publication_date) as with_publication_date,
-        as_of.as_of_date - max(publication_date) as days_since_last_publication
-    from contracts
+        sum(contracts) as contracts,
+        sum(with_publication_date) as with_publication_date,
+        as_of.as_of_date - max(last_publication_date) as days_since_last_publication
+    from buyer_groups
     cross join as_of
     group by year, buyer_siret, is_hauts_de_france, departement_code, as_of.as_of_date
 ),
@@ -133,15 +107,14 @@ publication_cells as (
 -- no buyer: France only).
 records as (
     select
-        dispositions.disposition,
-        dispositions.duplicate_reason,
-        records.platform,
-        coalesce(extract(year from records.notification_date), extract(year from records.publication_date))::int
-            as year,
+        groups.disposition,
+        groups.duplicate_reason,
+        groups.platform,
+        groups.year,
+        groups.source_records,
         coalesce(buyers.is_hauts_de_france, false) as is_hauts_de_france
-    from {{ ref('int_decp__record_dispositions') }} as dispositions
-    inner join {{ ref('int_decp__records') }} as records on records.record_id = dispositions.record_id
-    left join {{ ref('dim_buyer') }} as buyers on buyers.buyer_siret = records.buyer_siret
+    from {{ ref('int_indicators__record_groups') }} as groups
+    left join {{ ref('dim_buyer') }} as buyers on buyers.buyer_siret = groups.buyer_siret
 ),
 
 records_placed as (
@@ -154,10 +127,10 @@ record_cells as (
     select
         year, territory_level, territory_code,
         coalesce(platform, 'all') as platform,
-        count(*) as source_records,
-        count(*) filter (where disposition = 'rejected') as rejected,
-        count(*) filter (where disposition = 'duplicate') as duplicates,
-        count(*) filter (where duplicate_reason = 'other_platform') as cross_platform_duplicates
+        sum(source_records) as source_records,
+        coalesce(sum(source_records) filter (where disposition = 'rejected'), 0) as rejected,
+        coalesce(sum(source_records) filter (where disposition = 'duplicate'), 0) as duplicates,
+        coalesce(sum(source_records) filter (where duplicate_reason = 'other_platform'), 0) as cross_platform_duplicates
     from records_placed
     group by grouping sets ((year, territory_level, territory_code, platform), (year, territory_level, territory_code))
 ),

@@ -7,39 +7,17 @@
 --                                 contracts
 -- Amounts are usable initial amounts; a contract's amount is split equally between its co-contractors when
 -- attributed to suppliers. A cell where no record has the field is 'not available', never 0.
-with contracts as (
-    {{ decp_scope_contracts() }}
-),
-
--- Amount of each innovative contract attributed to SMEs and to suppliers of unknown size.
-innovative_sizes as (
-    select
-        contract_suppliers.contract_sk,
-        sum(contract_suppliers.initial_amount_share_eur) filter (where suppliers.company_size in ('TPE', 'PME'))
-            as sme_amount_eur,
-        sum(contract_suppliers.initial_amount_share_eur) filter (where suppliers.company_size = 'unknown')
-            as unknown_size_amount_eur
-    from contracts
-    inner join {{ ref('fct_contract_suppliers') }} as contract_suppliers
-        on contract_suppliers.contract_sk = contracts.contract_sk
-    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
-    where contracts.is_innovative
-    group by contract_suppliers.contract_sk
-),
-
-aggregates as (
-    {{ decp_cell_totals('(select contracts.*, innovative_sizes.sme_amount_eur, innovative_sizes.unknown_size_amount_eur
-                          from contracts
-                          left join innovative_sizes on innovative_sizes.contract_sk = contracts.contract_sk)', [
-        ('contracts', 'count(*)'),
-        ('known', 'count(is_innovative)'),
-        ('known_with_amount', 'count(amount_eur) filter (where is_innovative is not null)'),
-        ('known_amount_eur', 'sum(amount_eur) filter (where is_innovative is not null)'),
-        ('innovative', 'count(*) filter (where is_innovative)'),
-        ('innovative_with_amount', 'count(amount_eur) filter (where is_innovative)'),
-        ('innovative_amount_eur', 'coalesce(sum(amount_eur) filter (where is_innovative), 0)'),
-        ('innovative_sme_amount_eur', 'coalesce(sum(sme_amount_eur), 0)'),
-        ('innovative_unknown_size_amount_eur', 'coalesce(sum(unknown_size_amount_eur), 0)')]) }}
+with aggregates as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_groups'), [
+        ('contracts', 'sum(contracts)'),
+        ('known', 'sum(is_innovative_known)'),
+        ('known_with_amount', 'sum(is_innovative_known_with_amount)'),
+        ('known_amount_eur', 'sum(is_innovative_known_amount_eur)'),
+        ('innovative', 'sum(is_innovative_contracts)'),
+        ('innovative_with_amount', 'sum(is_innovative_with_amount)'),
+        ('innovative_amount_eur', 'sum(is_innovative_amount_eur)'),
+        ('innovative_sme_amount_eur', 'sum(innovative_sme_amount_eur)'),
+        ('innovative_unknown_size_amount_eur', 'sum(innovative_unknown_size_amount_eur)')]) }}
 )
 
 select

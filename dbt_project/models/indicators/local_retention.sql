@@ -12,55 +12,18 @@
                     'rest_of_france': 'Reste de la France', 'abroad': 'Étranger',
                     'unknown': 'Localisation inconnue'} %}
 
-with contracts as (
-    {{ decp_scope_contracts() }}
-),
-
-located_suppliers as (
-    select
-        contracts.contract_sk,
-        contracts.year,
-        contracts.is_hauts_de_france,
-        contracts.buyer_departement_code,
-        contracts.category_of_buyer,
-        contracts.category_of_buyer_fr,
-        case
-            when suppliers.is_abroad then 'abroad'
-            when suppliers.departement_code is null then 'unknown'
-            when suppliers.departement_code = contracts.buyer_departement_code then 'same_departement'
-            when suppliers.region_code = contracts.buyer_region_code then 'same_region'
-            else 'rest_of_france'
-        end as supplier_location,
-        contract_suppliers.initial_amount_share_eur
-    from contracts
-    inner join {{ ref('fct_contract_suppliers') }} as contract_suppliers
-        on contract_suppliers.contract_sk = contracts.contract_sk
-    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
-    where contracts.buyer_departement_code is not null
-),
-
--- one row per contract and supplier location, with what places the contract in cells (no second join with the
--- contracts: a million rows less to hash)
-contract_locations as (
-    select
-        year, is_hauts_de_france, buyer_departement_code, category_of_buyer, category_of_buyer_fr, supplier_location,
-        sum(initial_amount_share_eur) as amount_won_eur
-    from located_suppliers
-    group by contract_sk, year, is_hauts_de_france, buyer_departement_code, category_of_buyer, category_of_buyer_fr,
-             supplier_location
-),
-
-cell_totals as (
-    {{ decp_cell_totals('contracts', [
-        ('contracts', 'count(*)'),
-        ('located_contracts', 'count(*) filter (where buyer_departement_code is not null)'),
-        ('located_contracts_with_amount', 'count(amount_eur) filter (where buyer_departement_code is not null)'),
+with cell_totals as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_groups'), [
+        ('contracts', 'sum(contracts)'),
+        ('located_contracts', 'coalesce(sum(contracts) filter (where buyer_departement_code is not null), 0)'),
+        ('located_contracts_with_amount',
+         'coalesce(sum(contracts_with_amount) filter (where buyer_departement_code is not null), 0)'),
         ('located_amount_eur', 'sum(amount_eur) filter (where buyer_departement_code is not null)')]) }}
 ),
 
 location_totals as (
-    {{ decp_cell_totals('contract_locations', [('contracts_won', 'count(*)'), ('amount_won_eur', 'sum(amount_won_eur)')],
-                        by=['supplier_location']) }}
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__supplier_location_groups'),
+                        summed(['contracts_won', 'amount_won_eur']), by=['supplier_location']) }}
 ),
 
 location_labels (supplier_location, supplier_location_label_fr) as (

@@ -5,16 +5,13 @@
 --   amount_eur  sum of the usable initial amounts, EUR excl. VAT (n = contracts with a usable amount)
 -- Both are totals, not ratios: no numerator or denominator. Only cells with at least one contract appear.
 with contracts as (
-    {{ decp_scope_contracts() }}
+    {{ decp_buyer_groups('int_indicators__contract_groups') }}
 ),
 
--- Totals by cell and contract type; then each type once more under nature 'all'.
 by_type as (
-    {{ decp_cell_totals('contracts', [
-        ('contracts', 'count(*)'),
-        ('contracts_with_amount', 'count(amount_eur)'),
-        ('amount_eur', 'sum(amount_eur)'),
-        ('unknown_contracts', "count(*) filter (where contract_type = 'unknown' or category_of_buyer = 'unknown')")],
+    {{ decp_cell_totals('contracts', summed(['contracts', 'contracts_with_amount', 'amount_eur']) + [
+        ('unknown_contracts',
+         "coalesce(sum(contracts) filter (where contract_type = 'unknown' or category_of_buyer = 'unknown'), 0)")],
         by=['contract_type']) }}
 ),
 

@@ -12,41 +12,14 @@
                 'ETI': 'Entreprises de taille intermédiaire', 'GE': 'Grandes entreprises',
                 'unknown': 'Taille inconnue', 'TPE_PME': 'TPE et PME'} %}
 
-with contracts as (
-    {{ decp_scope_contracts() }}
-),
-
--- One row per contract and size group among its suppliers, with the amount attributed to that group.
--- fct_contract_suppliers gives a contract without supplier one 'unknown' row.
-sized_suppliers as (
-    select contract_suppliers.contract_sk, size_group.company_size, contract_suppliers.initial_amount_share_eur
-    from {{ ref('fct_contract_suppliers') }} as contract_suppliers
-    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
-    cross join lateral (values
-        (suppliers.company_size),
-        (case when suppliers.company_size in ('TPE', 'PME') then 'TPE_PME' end)
-    ) as size_group (company_size)
-    where size_group.company_size is not null
-),
-
-contract_sizes as (
-    select
-        contract_sk, company_size,
-        sum(initial_amount_share_eur) as amount_won_eur
-    from sized_suppliers
-    group by contract_sk, company_size
-),
-
-cell_totals as (
-    {{ decp_cell_totals('contracts', [('contracts', 'count(*)'), ('contracts_with_amount', 'count(amount_eur)'),
-                                      ('amount_eur', 'sum(amount_eur)')]) }}
+with cell_totals as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_groups'),
+                        summed(['contracts', 'contracts_with_amount', 'amount_eur'])) }}
 ),
 
 size_totals as (
-    {{ decp_cell_totals('(select contracts.*, contract_sizes.company_size, contract_sizes.amount_won_eur
-                          from contracts inner join contract_sizes on contract_sizes.contract_sk = contracts.contract_sk)',
-                        [('contracts_won', 'count(*)'), ('contracts_won_with_amount', 'count(amount_won_eur)'),
-                         ('amount_won_eur', 'sum(amount_won_eur)')], by=['company_size']) }}
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__supplier_size_groups'),
+                        summed(['contracts_won', 'contracts_won_with_amount', 'amount_won_eur']), by=['company_size']) }}
 ),
 
 size_labels (company_size, company_size_label_fr) as (

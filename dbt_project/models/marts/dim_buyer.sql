@@ -117,8 +117,9 @@ classified as (
             else 'none'
         end as location_source
     from sourced as s
-)
+),
 
+members as (
 select
     {{ surrogate_key('buyer', 'c.buyer_siret') }} as buyer_key,
     c.buyer_siret,
@@ -151,3 +152,7 @@ union all
 
 select {{ unknown_key() }}, null, null, 'missing', null, null, null, 'unknown', 'Inconnue', null, null, 'none',
        {{ unknown_key() }}, null, null, null, false, 'none'
+)
+
+-- attributes_batch_id: see macros/indicator_groups.sql
+{{ with_attributes_batch('members', 'buyer_key', ['departement_code', 'region_code']) }}

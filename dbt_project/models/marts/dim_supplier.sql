@@ -85,8 +85,9 @@ classified as (
             else 'none'
         end as location_source
     from sourced as s
-)
+),
 
+members as (
 select
     {{ surrogate_key('supplier', 'c.supplier_natural_key') }} as supplier_key,
     c.supplier_natural_key,
@@ -116,3 +117,7 @@ union all
 
 select {{ unknown_key() }}, 'unknown', null, null, null, null, null, null, false, 'unknown', 'Inconnue', 'none',
        {{ unknown_key() }}, false, null, null, null, 'none'
+)
+
+-- attributes_batch_id: see macros/indicator_groups.sql
+{{ with_attributes_batch('members', 'supplier_key', ['company_size', 'is_abroad', 'departement_code', 'region_code']) }}

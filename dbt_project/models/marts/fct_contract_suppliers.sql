@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace', decp_key='contract_sk', unique_key='contract_sk',
-    indexes=[{'columns': ['contract_sk']}],
+    indexes=[{'columns': ['contract_sk']}, {'columns': ['supplier_key']}],
     pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
     post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}

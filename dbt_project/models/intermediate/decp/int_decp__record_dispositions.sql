@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace',
     analyze_columns=['record_id', 'load_id', 'contract_key', 'disposition'], decp_key='contract_key_or_load',
-    indexes=[{'columns': ['contract_key']}, {'columns': ['load_id']}],
+    indexes=[{'columns': ['contract_key']}, {'columns': ['load_id']}, {'columns': ['record_id']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
 {%- set batch = decp_batch() if is_incremental() else none %}

@@ -1,0 +1,101 @@
+{# Incremental groups of the DECP indicators.
+
+   An indicator cell (year x territory x buyer category) sums the contracts of many buyers, and a buyer's
+   territory and category come from dim_buyer. The groups models (models/intermediate/indicators/) hold the
+   additive measures of the indicators by buyer x year (x breakdown): an incremental run recomputes only the groups
+   of the buyers int_indicators__batch_buyers names (decp_key 'buyer_key'), and the indicators sum a hundred
+   thousand groups instead of a million contracts. Every measure is a count or a sum, so that a sum of groups
+   equals the aggregate over their contracts. #}
+
+{% macro indicator_group_models() -%}
+    {{ return(['int_indicators__contract_groups', 'int_indicators__supplier_size_groups',
+               'int_indicators__supplier_location_groups', 'int_indicators__completeness_groups',
+               'int_indicators__record_groups']) }}
+{%- endmacro %}
+
+{# The latest batch every groups model has processed (null while none has a watermark). #}
+{% macro indicator_groups_processed_through() -%}
+    (select min(batch_id) from {{ decp_watermarks() }}
+     where model_name in ('{{ indicator_group_models() | join("', '") }}'))
+{%- endmacro %}
+
+{# Flags with a known / true split: each gives six measures in int_indicators__contract_groups. #}
+{% macro indicator_flag_measures(flag) -%}
+    {{ return([
+        (flag ~ '_known', 'count(' ~ flag ~ ')'),
+        (flag ~ '_known_with_amount', 'count(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
+        (flag ~ '_known_amount_eur', 'sum(amount_eur) filter (where ' ~ flag ~ ' is not null)'),
+        (flag ~ '_contracts', 'count(*) filter (where ' ~ flag ~ ')'),
+        (flag ~ '_with_amount', 'count(amount_eur) filter (where ' ~ flag ~ ')'),
+        (flag ~ '_amount_eur', 'coalesce(sum(amount_eur) filter (where ' ~ flag ~ '), 0)')]) }}
+{%- endmacro %}
+
+{# A groups model's rows with what places them in cells (decp_cell_totals): the columns of decp_scope_contracts()
+   that come from the buyer. #}
+{% macro decp_buyer_groups(groups) -%}
+    (select
+        groups.*,
+        buyers.buyer_category as category_of_buyer,
+        buyers.buyer_category_fr as category_of_buyer_fr,
+        buyers.departement_code as buyer_departement_code,
+        buyers.region_code as buyer_region_code,
+        buyers.is_hauts_de_france
+    from {{ ref(groups) }} as groups
+    inner join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = groups.buyer_key)
+{%- endmacro %}
+
+{# [(name, 'sum(name)')] for decp_cell_totals over a groups model. #}
+{% macro summed(names) -%}
+    {%- set measures = [] -%}
+    {%- for name in names %}{% do measures.append((name, 'sum(' ~ name ~ ')')) %}{% endfor -%}
+    {{ return(measures) }}
+{%- endmacro %}
+
+{# The batch in which a dimension member's tracked attributes last changed (attributes_batch_id), by comparing the
+   new members (CTE `members`) with the table being replaced. The groups models use it to recompute the buyers
+   whose suppliers changed size or location, and the buyers that moved. #}
+{% macro with_attributes_batch(members, key, attributes) -%}
+    {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
+    {%- set tracked = previous is not none and not should_full_refresh()
+        and 'attributes_batch_id' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) -%}
+    select
+        {{ members }}.*,
+        {%- if tracked %}
+        case
+            when previous.{{ key }} is not null
+                 and ({% for a in attributes %}previous.{{ a }}{{ ', ' if not loop.last }}{% endfor %})
+                     is not distinct from
+                     ({% for a in attributes %}{{ members }}.{{ a }}{{ ', ' if not loop.last }}{% endfor %})
+                then previous.attributes_batch_id
+            else batch.batch_id
+        end as attributes_batch_id
+        {%- else %}
+        batch.batch_id as attributes_batch_id
+        {%- endif %}
+    from {{ members }}
+    cross join {{ ref('int_decp__batch') }} as batch
+    {%- if tracked %}
+    left join {{ previous }} as previous on previous.{{ key }} = {{ members }}.{{ key }}
+    {%- endif %}
+{%- endmacro %}
+
+{# The key fields of data_completeness: (name, condition on fct_contracts alias c for "missing or invalid", French
+   label). #}
+{% macro completeness_key_fields() -%}
+    {%- set unknown = unknown_key() -%}
+    {%- set key_fields = [
+        ('notification_date', "c.notification_date is null or 'notification_date_in_future' = any(c.quality_flags)",
+         "Part des marchés sans date de notification valide"),
+        ('amount', "c.amount_usable_eur is null", "Part des marchés sans montant exploitable"),
+        ('duration', "c.duration_months is null", "Part des marchés sans durée exploitable"),
+        ('cpv', "c.cpv_key = " ~ unknown, "Part des marchés sans code CPV valide"),
+        ('procedure', "c.procedure_key = " ~ unknown, "Part des marchés sans procédure reconnue"),
+        ('nature', "c.nature_key = " ~ unknown, "Part des marchés sans nature reconnue"),
+        ('place', "c.place_geography_key = " ~ unknown, "Part des marchés sans lieu d'exécution localisé"),
+        ('supplier_siret', "c.quality_flags && array['supplier_missing', 'supplier_siret_invalid']",
+         "Part des marchés sans titulaire ou avec un SIRET de titulaire invalide"),
+        ('buyer_siret', "c.quality_flags && array['buyer_siret_wrong_length', 'buyer_siret_luhn_failed', 'buyer_siret_not_numeric']",
+         "Part des marchés dont le SIRET de l'acheteur est invalide"),
+    ] -%}
+    {{ return(key_fields) }}
+{%- endmacro %}

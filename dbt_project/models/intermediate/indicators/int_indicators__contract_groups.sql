@@ -1,0 +1,67 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_key',
+    indexes=[{'columns': ['buyer_key']}],
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
+-- The contracts in the scope of the DECP indicators (decp_scope_contracts) by buyer x notification year x
+-- works/supplies/services x procedure family, with the additive measures of competition, innovation, order_book,
+-- sme_access, local_retention, social_clauses and environmental_clauses (macros/indicator_groups.sql).
+{%- set measures = [('contracts', 'count(*)'), ('contracts_with_amount', 'count(amount_eur)'),
+                    ('amount_eur', 'sum(amount_eur)'),
+                    ('known_offers', 'count(offers_received)'), ('offers', 'sum(offers_received)'),
+                    ('open_contracts', 'count(*) filter (where is_open_to_competition)'),
+                    ('open_known_offers', 'count(offers_received) filter (where is_open_to_competition)'),
+                    ('open_single_bids', 'count(*) filter (where is_open_to_competition and offers_received = 1)')]
+                   + indicator_flag_measures('is_innovative')
+                   + indicator_flag_measures('has_social_consideration')
+                   + indicator_flag_measures('has_environmental_consideration')
+                   + [('innovative_sme_amount_eur', 'coalesce(sum(sme_amount_eur), 0)'),
+                      ('innovative_unknown_size_amount_eur', 'coalesce(sum(unknown_size_amount_eur), 0)')] %}
+
+with contracts as (
+    select
+        contracts.contract_sk,
+        contracts.buyer_key,
+        contracts.notification_year as year,
+        contracts.contract_type,
+        procedures.procedure_family,
+        procedures.is_open_to_competition,
+        contracts.initial_amount_usable_eur as amount_eur,
+        contracts.offers_received,
+        contracts.is_innovative,
+        contracts.has_social_consideration,
+        contracts.has_environmental_consideration
+    from {{ ref('fct_contracts') }} as contracts
+    inner join {{ ref('dim_procedure') }} as procedures on procedures.procedure_key = contracts.procedure_key
+    where contracts.record_kind = 'marche' and contracts.notification_year is not null
+    {%- if incremental %}
+      and contracts.buyer_key = any(array(select buyer_key from {{ ref('int_indicators__batch_buyers') }}))
+    {%- endif %}
+),
+
+-- the amounts of innovative contracts won by SMEs (TPE or PME) and by companies of unknown size
+innovative_sizes as (
+    select
+        contract_suppliers.contract_sk,
+        sum(contract_suppliers.initial_amount_share_eur) filter (where suppliers.company_size in ('TPE', 'PME'))
+            as sme_amount_eur,
+        sum(contract_suppliers.initial_amount_share_eur) filter (where suppliers.company_size = 'unknown')
+            as unknown_size_amount_eur
+    from contracts
+    inner join {{ ref('fct_contract_suppliers') }} as contract_suppliers
+        on contract_suppliers.contract_sk = contracts.contract_sk
+    inner join {{ ref('dim_supplier') }} as suppliers on suppliers.supplier_key = contract_suppliers.supplier_key
+    where contracts.is_innovative
+    group by contract_suppliers.contract_sk
+)
+
+select
+    contracts.buyer_key, contracts.year, contracts.contract_type, contracts.procedure_family
+    {%- for name, aggregate in measures %},
+    {{ aggregate }} as {{ name }}
+    {%- endfor %}
+from contracts
+left join innovative_sizes on innovative_sizes.contract_sk = contracts.contract_sk
+group by contracts.buyer_key, contracts.year, contracts.contract_type, contracts.procedure_family

@@ -1,0 +1,25 @@
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_siret',
+    indexes=[{'columns': ['buyer_siret']}],
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set incremental = batch is not none and not batch.full %}
+-- The source records (both raw tables) by buyer SIRET as published x platform x year (notification, else
+-- publication) x what became of them (int_decp__record_dispositions), for data_completeness. A record's
+-- disposition changes only with the records of its buyer + id, so an incremental run recomputes the groups of
+-- the pending loads' buyers, and those of records without buyer (always rejected, few).
+
+select
+    records.buyer_siret,
+    records.platform,
+    coalesce(extract(year from records.notification_date), extract(year from records.publication_date))::int as year,
+    dispositions.disposition,
+    dispositions.duplicate_reason,
+    count(*) as source_records
+from {{ ref('int_decp__records') }} as records
+inner join {{ ref('int_decp__record_dispositions') }} as dispositions on dispositions.record_id = records.record_id
+{%- if incremental %}
+where records.buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or records.buyer_siret is null
+{%- endif %}
+group by 1, 2, 3, 4, 5
