@@ -8,7 +8,8 @@
    equals the aggregate over their contracts. #}
 
 {% macro indicator_group_models() -%}
-    {{ return(['int_indicators__contract_groups', 'int_indicators__supplier_size_groups',
+    {{ return(['int_indicators__contract_groups', 'int_indicators__contract_mix_groups',
+               'int_indicators__supplier_size_groups',
                'int_indicators__supplier_location_groups', 'int_indicators__completeness_groups',
                'int_indicators__record_groups']) }}
 {%- endmacro %}
@@ -18,6 +19,29 @@
     (select min(batch_id) from {{ decp_watermarks() }}
      where model_name in ('{{ indicator_group_models() | join("', '") }}'))
 {%- endmacro %}
+
+{# The contracts in the scope of the DECP indicators (public contracts with a notification year; the buyer
+   comes later, from dim_buyer), those of the batch's buyers only on an incremental run. #}
+{% macro indicator_group_contracts(incremental) %}
+    select
+        contracts.contract_sk,
+        contracts.buyer_key,
+        contracts.notification_year as year,
+        contracts.contract_type,
+        procedures.procedure_family,
+        procedures.is_open_to_competition,
+        contracts.initial_amount_usable_eur as amount_eur,
+        contracts.offers_received,
+        contracts.is_innovative,
+        contracts.has_social_consideration,
+        contracts.has_environmental_consideration
+    from {{ ref('fct_contracts') }} as contracts
+    inner join {{ ref('dim_procedure') }} as procedures on procedures.procedure_key = contracts.procedure_key
+    where contracts.record_kind = 'marche' and contracts.notification_year is not null
+    {%- if incremental %}
+      and contracts.buyer_key = any(array(select buyer_key from {{ ref('int_indicators__batch_buyers') }}))
+    {%- endif %}
+{% endmacro %}
 
 {# Flags with a known / true split: each gives six measures in int_indicators__contract_groups. #}
 {% macro indicator_flag_measures(flag) -%}

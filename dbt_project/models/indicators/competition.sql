@@ -11,19 +11,16 @@
                    'adapted': 'Procédure adaptée',
                    'without_publicity': 'Sans publicité ni mise en concurrence', 'unknown': 'Inconnue'} %}
 
-with contracts as (
-    {{ decp_buyer_groups('int_indicators__contract_groups') }}
-),
-
-cell_totals as (
-    {{ decp_cell_totals('contracts', summed(['contracts', 'contracts_with_amount', 'amount_eur', 'known_offers',
-                                             'offers', 'open_contracts', 'open_known_offers', 'open_single_bids'])
-        + [('unknown_procedure', "coalesce(sum(contracts) filter (where procedure_family = 'unknown'), 0)"),
-           ('unknown_procedure_amount_eur', "coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0)")]) }}
+with cell_totals as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_groups'),
+                        summed(['contracts', 'contracts_with_amount', 'amount_eur', 'unknown_procedure',
+                                'unknown_procedure_amount_eur', 'known_offers', 'offers', 'open_contracts',
+                                'open_known_offers', 'open_single_bids'])) }}
 ),
 
 family_totals as (
-    {{ decp_cell_totals('contracts', summed(['contracts', 'amount_eur']), by=['procedure_family']) }}
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_mix_groups'), summed(['contracts', 'amount_eur']),
+                        by=['procedure_family']) }}
 ),
 
 family_labels (procedure_family, procedure_family_label_fr) as (

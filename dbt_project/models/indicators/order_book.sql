@@ -4,12 +4,8 @@
 --   contracts   number of contracts (n = contracts)
 --   amount_eur  sum of the usable initial amounts, EUR excl. VAT (n = contracts with a usable amount)
 -- Both are totals, not ratios: no numerator or denominator. Only cells with at least one contract appear.
-with contracts as (
-    {{ decp_buyer_groups('int_indicators__contract_groups') }}
-),
-
-by_type as (
-    {{ decp_cell_totals('contracts', summed(['contracts', 'contracts_with_amount', 'amount_eur']) + [
+with by_type as (
+    {{ decp_cell_totals(decp_buyer_groups('int_indicators__contract_mix_groups'), summed(['contracts', 'contracts_with_amount', 'amount_eur']) + [
         ('unknown_contracts',
          "coalesce(sum(contracts) filter (where contract_type = 'unknown' or category_of_buyer = 'unknown'), 0)")],
         by=['contract_type']) }}

@@ -5,15 +5,18 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
 {%- set batch = decp_batch() if is_incremental() else none %}
 {%- set incremental = batch is not none and not batch.full %}
--- The contracts in the scope of the DECP indicators (decp_scope_contracts) by buyer x notification year x
--- works/supplies/services x procedure family, with the additive measures of competition, innovation, order_book,
--- sme_access, local_retention, social_clauses and environmental_clauses (macros/indicator_groups.sql).
+-- The contracts in the scope of the DECP indicators by buyer x notification year, with the additive measures of
+-- competition, innovation, sme_access, local_retention, social_clauses and environmental_clauses
+-- (macros/indicator_groups.sql). By nature and procedure family: int_indicators__contract_mix_groups.
 {%- set measures = [('contracts', 'count(*)'), ('contracts_with_amount', 'count(amount_eur)'),
                     ('amount_eur', 'sum(amount_eur)'),
                     ('known_offers', 'count(offers_received)'), ('offers', 'sum(offers_received)'),
                     ('open_contracts', 'count(*) filter (where is_open_to_competition)'),
                     ('open_known_offers', 'count(offers_received) filter (where is_open_to_competition)'),
-                    ('open_single_bids', 'count(*) filter (where is_open_to_competition and offers_received = 1)')]
+                    ('open_single_bids', 'count(*) filter (where is_open_to_competition and offers_received = 1)'),
+                    ('unknown_procedure', "count(*) filter (where procedure_family = 'unknown')"),
+                    ('unknown_procedure_amount_eur',
+                     "coalesce(sum(amount_eur) filter (where procedure_family = 'unknown'), 0)")]
                    + indicator_flag_measures('is_innovative')
                    + indicator_flag_measures('has_social_consideration')
                    + indicator_flag_measures('has_environmental_consideration')
@@ -21,24 +24,7 @@
                       ('innovative_unknown_size_amount_eur', 'coalesce(sum(unknown_size_amount_eur), 0)')] %}
 
 with contracts as (
-    select
-        contracts.contract_sk,
-        contracts.buyer_key,
-        contracts.notification_year as year,
-        contracts.contract_type,
-        procedures.procedure_family,
-        procedures.is_open_to_competition,
-        contracts.initial_amount_usable_eur as amount_eur,
-        contracts.offers_received,
-        contracts.is_innovative,
-        contracts.has_social_consideration,
-        contracts.has_environmental_consideration
-    from {{ ref('fct_contracts') }} as contracts
-    inner join {{ ref('dim_procedure') }} as procedures on procedures.procedure_key = contracts.procedure_key
-    where contracts.record_kind = 'marche' and contracts.notification_year is not null
-    {%- if incremental %}
-      and contracts.buyer_key = any(array(select buyer_key from {{ ref('int_indicators__batch_buyers') }}))
-    {%- endif %}
+    {{- indicator_group_contracts(incremental) }}
 ),
 
 -- the amounts of innovative contracts won by SMEs (TPE or PME) and by companies of unknown size
@@ -58,10 +44,10 @@ innovative_sizes as (
 )
 
 select
-    contracts.buyer_key, contracts.year, contracts.contract_type, contracts.procedure_family
+    contracts.buyer_key, contracts.year
     {%- for name, aggregate in measures %},
     {{ aggregate }} as {{ name }}
     {%- endfor %}
 from contracts
 left join innovative_sizes on innovative_sizes.contract_sk = contracts.contract_sk
-group by contracts.buyer_key, contracts.year, contracts.contract_type, contracts.procedure_family
+group by contracts.buyer_key, contracts.year

@@ -11,12 +11,7 @@
 -- each size group among its suppliers; fct_contract_suppliers gives a contract without supplier one 'unknown' row.
 
 with contracts as (
-    select contracts.contract_sk, contracts.buyer_key, contracts.notification_year as year
-    from {{ ref('fct_contracts') }} as contracts
-    where contracts.record_kind = 'marche' and contracts.notification_year is not null
-    {%- if incremental %}
-      and contracts.buyer_key = any(array(select buyer_key from {{ ref('int_indicators__batch_buyers') }}))
-    {%- endif %}
+    {{- indicator_group_contracts(incremental) }}
 ),
 
 contract_sizes as (
