@@ -20,7 +20,7 @@
                'int_decp__record_versions_part_1', 'int_decp__record_versions_part_2',
                'int_decp__contract_versions_part_1', 'int_decp__contract_versions_part_2', 'int_decp__version_suppliers',
                'int_decp__record_dispositions', 'fct_contracts', 'fct_contract_modifications',
-               'fct_contract_suppliers'] + indicator_group_models()) }}
+               'fct_contract_suppliers', 'dim_buyer'] + indicator_group_models()) }}
 {%- endmacro %}
 
 {% macro decp_watermarks() -%}
@@ -45,17 +45,18 @@
    `-- depends_on: {{ ref('int_decp__batch') }}`. #}
 {% macro decp_batch() -%}
     {% if not execute %}
-        {{ return({'full': true, 'loads': ''}) }}
+        {{ return({'full': true, 'loads': '', 'sirene': false}) }}
     {% endif %}
     {% set query %}
         select batch.is_full_rebuild
                or not exists (select 1 from {{ decp_watermarks() }} as marks
                               where marks.model_name = '{{ this.identifier }}'),
-               array_to_string(batch.load_ids, ',')
+               array_to_string(batch.load_ids, ','),
+               batch.is_sirene_changed
         from {{ ref('int_decp__batch') }} as batch
     {% endset %}
     {% set row = run_query(query).rows[0] %}
-    {{ return({'full': row[0] or should_full_refresh(), 'loads': row[1]}) }}
+    {{ return({'full': row[0] or should_full_refresh(), 'loads': row[1], 'sirene': row[2]}) }}
 {%- endmacro %}
 
 {# The pending loads as a SQL array literal (literal values: the planner then reads raw by its primary key). #}
@@ -83,6 +84,10 @@
          or load_id = any({{ decp_pending_loads(batch) }}))
     {%- elif key_kind == 'buyer_siret' -%}
         (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
+    {%- elif key_kind == 'buyer_siret_or_sirene' -%}
+        {%- if batch.sirene %} true {%- else -%}
+        (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
+        {%- endif -%}
     {%- elif key_kind == 'buyer_key' -%}
         buyer_key in (select buyer_key from {{ ref('int_indicators__batch_buyers') }})
     {%- elif key_kind == 'contract_sk' -%}
@@ -94,7 +99,7 @@
 
 {# Incremental strategy decp_replace: delete the rows of the keys the batch touches (config decp_key: load,
    base_key, contract_key, contract_key_or_load, contract_sk, buyer_key,
-   buyer_siret) and, when unique_key is set, the rows the new rows
+   buyer_siret, buyer_siret_or_sirene) and, when unique_key is set, the rows the new rows
    replace; everything when the model is rebuilt in full; then insert the recomputed rows. #}
 {% macro get_incremental_decp_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}

@@ -1,4 +1,10 @@
-{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_siret_or_sirene',
+    pre_hook='set local jit = off', post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+-- depends_on: {{ ref('int_decp__batch') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{#- a change of SIRENE data may change any buyer: all are recomputed then #}
+{%- set incremental = batch is not none and not batch.full and not batch.sirene %}
 
 -- One row per buyer (SIRET as published, cleaned) of a kept record, plus the 'unknown' member.
 --
@@ -14,6 +20,10 @@ with records as (
            load_id, record_number
     from {{ ref('int_decp__records') }}
     where buyer_siret is not null
+    {%- if incremental %}
+      -- records are only ever added (by load): a buyer changes only with new records of its own, or with SIRENE
+      and buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }}))
+    {%- endif %}
 ),
 
 buyers as (
