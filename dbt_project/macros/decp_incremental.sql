@@ -20,7 +20,7 @@
                'int_decp__record_versions_part_1', 'int_decp__record_versions_part_2',
                'int_decp__contract_versions_part_1', 'int_decp__contract_versions_part_2', 'int_decp__version_suppliers',
                'int_decp__record_dispositions', 'fct_contracts', 'fct_contract_modifications',
-               'fct_contract_suppliers', 'dim_buyer'] + indicator_group_models()) }}
+               'fct_contract_suppliers', 'dim_buyer', 'dim_supplier'] + indicator_group_models()) }}
 {%- endmacro %}
 
 {% macro decp_watermarks() -%}
@@ -38,6 +38,32 @@
         batch_id   bigint not null,
         updated_at timestamptz not null default now()
     );
+    create unlogged table if not exists {{ decp_replaced_suppliers() }} (
+        batch_id             bigint not null,
+        supplier_natural_key text not null
+    );
+{%- endmacro %}
+
+{# The suppliers (natural keys) of the int_decp__version_suppliers rows an incremental run replaces, by batch:
+   dim_supplier recomputes them (with the suppliers of the new rows), since a supplier's row depends on all its
+   rows. Filled by a pre-hook of int_decp__version_suppliers in its own transaction; dim_supplier forgets the
+   batches it has processed. #}
+{% macro decp_replaced_suppliers() -%}
+    {{ return(api.Relation.create(database=target.database, schema='intermediate',
+                                  identifier='decp_replaced_suppliers')) }}
+{%- endmacro %}
+
+{% macro decp_remember_replaced_suppliers() -%}
+    {%- if is_incremental() and not decp_batch().full -%}
+        insert into {{ decp_replaced_suppliers() }} (batch_id, supplier_natural_key)
+        select distinct batch.batch_id, replaced.supplier_natural_key
+        from {{ this }} as replaced
+        cross join {{ ref('int_decp__batch') }} as batch
+        where replaced.contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+          and replaced.supplier_natural_key is not null
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {# The current run's batch, read at execution time: full (rebuild this model in full) and loads (pending load ids,
@@ -70,6 +96,17 @@
     where load_id = any({{ decp_pending_loads(batch) }}) and buyer_siret is not null
 {%- endmacro %}
 
+{# The suppliers an incremental dim_supplier recomputes (a subquery): those of the batch's contract keys now, and
+   those of the rows the batches after dim_supplier's watermark replaced. #}
+{% macro decp_batch_suppliers() -%}
+    select supplier_natural_key from {{ ref('int_decp__version_suppliers') }}
+    where contract_key in (select contract_key from {{ ref('int_decp__batch_contract_keys') }})
+      and supplier_natural_key is not null
+    union
+    select supplier_natural_key from {{ decp_replaced_suppliers() }}
+    where batch_id > coalesce((select batch_id from {{ decp_watermarks() }} where model_name = 'dim_supplier'), -1)
+{%- endmacro %}
+
 {# Rows of this model to delete before the recomputed rows are inserted, by kind of key. #}
 {% macro decp_stale_rows(key_kind, batch) -%}
     {%- if key_kind == 'load' -%}
@@ -88,6 +125,10 @@
         {%- if batch.sirene %} true {%- else -%}
         (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
         {%- endif -%}
+    {%- elif key_kind == 'supplier_natural_key_or_sirene' -%}
+        {%- if batch.sirene %} true {%- else -%}
+        supplier_natural_key = any(array({{ decp_batch_suppliers() }}))
+        {%- endif -%}
     {%- elif key_kind == 'buyer_key' -%}
         buyer_key in (select buyer_key from {{ ref('int_indicators__batch_buyers') }})
     {%- elif key_kind == 'contract_sk' -%}
@@ -99,7 +140,7 @@
 
 {# Incremental strategy decp_replace: delete the rows of the keys the batch touches (config decp_key: load,
    base_key, contract_key, contract_key_or_load, contract_sk, buyer_key,
-   buyer_siret, buyer_siret_or_sirene) and, when unique_key is set, the rows the new rows
+   buyer_siret, buyer_siret_or_sirene, supplier_natural_key_or_sirene) and, when unique_key is set, the rows the new rows
    replace; everything when the model is rebuilt in full; then insert the recomputed rows. #}
 {% macro get_incremental_decp_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}

@@ -1,4 +1,12 @@
-{{ config(pre_hook='set local jit = off', post_hook='analyze {{ this }}') }}
+{{ config(
+    materialized='incremental', incremental_strategy='decp_replace', decp_key='supplier_natural_key_or_sirene',
+    pre_hook='set local jit = off',
+    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}',
+               'delete from {{ decp_replaced_suppliers() }} where batch_id <= (select batch_id from {{ ref("int_decp__batch") }})']) }}
+-- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
+{%- set batch = decp_batch() if is_incremental() else none %}
+{#- a change of SIRENE data may change any supplier: all are recomputed then #}
+{%- set incremental = batch is not none and not batch.full and not batch.sirene %}
 
 -- One row per supplier (identifier type + identifier) of a kept contract version, plus the 'unknown' member
 -- for suppliers published without an identifier.
@@ -11,6 +19,10 @@
 with rows as (
     select * from {{ ref('int_decp__version_suppliers') }}
     where supplier_natural_key is not null
+    {%- if incremental %}
+      -- a supplier's row depends on all its rows: recompute those whose rows the batch replaced or added
+      and supplier_natural_key = any(array({{ decp_batch_suppliers() }}))
+    {%- endif %}
 ),
 
 suppliers as (
@@ -113,10 +125,13 @@ from classified as c
 left join {{ ref('dim_geography') }} as geography
     on geography.geography_key = {{ surrogate_key('geography', 'c.geography_natural_key') }}
 
+{%- if not incremental %}
+
 union all
 
 select {{ unknown_key() }}, 'unknown', null, null, null, null, null, null, false, 'unknown', 'Inconnue', 'none',
        {{ unknown_key() }}, false, null, null, null, 'none'
+{%- endif %}
 )
 
 -- attributes_batch_id: see macros/indicator_groups.sql

@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace',
     analyze_columns=['contract_sk', 'contract_key', 'version_index', 'is_current', 'supplier_position', 'supplier_natural_key'], decp_key='contract_key',
-    indexes=[{'columns': ['contract_key']}],
+    indexes=[{'columns': ['contract_key']}, {'columns': ['supplier_natural_key']}],
+    pre_hook=["{{ decp_remember_replaced_suppliers() }}"],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
 {%- set batch = decp_batch() if is_incremental() else none %}
