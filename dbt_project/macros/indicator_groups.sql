@@ -14,6 +14,15 @@
                'int_indicators__record_groups']) }}
 {%- endmacro %}
 
+{# The configuration of a groups model: incremental, its rows deleted and recomputed by `key` (decp_replace).
+   Returns whether this run recomputes only the batch's groups (false on a full build). #}
+{% macro indicator_groups_model(key='buyer_key') %}
+    {{ config(materialized='incremental', incremental_strategy='decp_replace', decp_key=key,
+              indexes=[{'columns': [key]}], post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
+    {%- set batch = decp_batch() if is_incremental() else none -%}
+    {{ return(batch is not none and not batch.full) }}
+{% endmacro %}
+
 {# The latest batch every groups model has processed (null while none has a watermark). #}
 {% macro indicator_groups_processed_through() -%}
     (select min(batch_id) from {{ decp_watermarks() }}

@@ -1,10 +1,5 @@
-{{ config(
-    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_key',
-    indexes=[{'columns': ['buyer_key']}],
-    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set incremental = indicator_groups_model() %}
 {%- set key_fields = completeness_key_fields() %}
 -- Every contract (concessions included) by buyer x year (notification year, else year of data publication; null
 -- when neither), for data_completeness: contracts, those missing each key field and any of them, those with a

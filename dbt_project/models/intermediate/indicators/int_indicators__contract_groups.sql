@@ -1,10 +1,5 @@
-{{ config(
-    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_key',
-    indexes=[{'columns': ['buyer_key']}],
-    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set incremental = indicator_groups_model() %}
 -- The contracts in the scope of the DECP indicators by buyer x notification year, with the additive measures of
 -- competition, innovation, sme_access, local_retention, social_clauses and environmental_clauses
 -- (macros/indicator_groups.sql). By nature and procedure family: int_indicators__contract_mix_groups.

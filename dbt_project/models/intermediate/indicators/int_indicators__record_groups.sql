@@ -1,10 +1,6 @@
-{{ config(
-    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_siret',
-    indexes=[{'columns': ['buyer_siret']}],
-    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set incremental = indicator_groups_model('buyer_siret') %}
+{%- set batch = decp_batch() if incremental else none %}
 -- The source records (both raw tables) by buyer SIRET as published x platform x year (notification, else
 -- publication) x what became of them (int_decp__record_dispositions), for data_completeness. A record's
 -- disposition changes only with the records of its buyer + id, so an incremental run recomputes the groups of

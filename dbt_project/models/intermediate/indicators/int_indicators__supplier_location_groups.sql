@@ -1,10 +1,5 @@
-{{ config(
-    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_key',
-    indexes=[{'columns': ['buyer_key']}],
-    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set incremental = indicator_groups_model() %}
 -- The contracts of located buyers by buyer x notification year x where their suppliers are, relative to the buyer
 -- (same département, rest of the region, rest of France, abroad, unknown), for local_retention: contracts won
 -- (a contract counts once for each location among its suppliers) and the amount attributed to suppliers of that

@@ -1,10 +1,5 @@
-{{ config(
-    materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_key',
-    indexes=[{'columns': ['buyer_key']}],
-    post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set incremental = indicator_groups_model() %}
 -- The contracts won by companies of each size group (TPE, PME, ETI, GE, unknown, and TPE_PME = TPE or PME) by
 -- buyer x notification year, for sme_access: contracts won, those with a usable amount, and the amount attributed
 -- to the size group (the contract's amount split equally between its co-contractors). A contract counts once for
