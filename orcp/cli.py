@@ -98,7 +98,8 @@ def transform(
                                       help="Rebuild incremental models from all raw data (after a change of "
                                            "reference seeds or of the DECP models)."),
 ) -> None:
-    """Build the dbt models and run their tests (dbt build); incremental models process new loads only."""
+    """Build the dbt models and run their tests (dbt build): incremental models process new loads only, and
+    without --select only the models downstream of the raw data loaded since the last successful build run."""
     _init()
     _step("transform", lambda: pipeline.transform_step(select, full_refresh))
 

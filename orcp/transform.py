@@ -36,6 +36,8 @@ class TransformResult:
 
     def describe(self) -> str:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        if not summary and self.succeeded:
+            return "dbt: nothing to run (no new load and no project change since the last successful build)"
         return f"dbt: {summary}" + ("" if self.succeeded else f"; failed: {'; '.join(self.failures)}")
 
 
