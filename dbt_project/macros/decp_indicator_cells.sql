@@ -11,31 +11,7 @@
     (select max(loaded_at)::date from {{ ref('rpt_decp_load_reconciliation') }})
 {%- endmacro %}
 
-{# The contracts in scope: public contracts (marchés; concessions are left out: their value is the
-   concessionaire's expected revenue, not a purchase) with a known notification year, with their buyer's
-   category and location. category_of_buyer is the buyer's own category; the cell's is buyer_category. #}
-{% macro decp_scope_contracts() %}
-    select
-        contracts.contract_sk,
-        contracts.notification_year as year,
-        contracts.contract_type,
-        contracts.initial_amount_usable_eur as amount_eur,
-        contracts.procedure_key,
-        contracts.offers_received,
-        contracts.is_innovative,
-        contracts.has_social_consideration,
-        contracts.has_environmental_consideration,
-        buyers.buyer_category as category_of_buyer,
-        buyers.buyer_category_fr as category_of_buyer_fr,
-        buyers.departement_code as buyer_departement_code,
-        buyers.region_code as buyer_region_code,
-        buyers.is_hauts_de_france
-    from {{ ref('fct_contracts') }} as contracts
-    inner join {{ ref('dim_buyer') }} as buyers on buyers.buyer_key = contracts.buyer_key
-    where contracts.record_kind = 'marche' and contracts.notification_year is not null
-{% endmacro %}
-
-{# Each row of `relation` (a decp_scope_contracts() shape) once per cell it counts in: its buyer's
+{# Each row of `relation` (a decp_buyer_groups() shape, macros/indicator_groups.sql) once per cell it counts in: its buyer's
    département (Hauts-de-France only), the region total '32' (Hauts-de-France buyers), France 'FR' (every
    buyer, located or not); each time in its buyer's category and in 'all'. #}
 {% macro decp_in_cells(relation) %}
@@ -61,7 +37,7 @@
 {# Totals by year x territory x buyer category (the cells of decp_in_cells) of additive measures. The contracts
    are grouped first by what places them in cells (year, buyer's département and category) and by `by`; the cells
    then multiply a few thousand groups instead of a million contracts. measures: [(name, aggregate)] where each
-   aggregate is a count or a sum over `relation` (a decp_scope_contracts() shape with the columns of `by`),
+   aggregate is a count or a sum over `relation` (a decp_buyer_groups() shape with the columns of `by`),
    summed again over the groups. #}
 {% macro decp_cell_totals(relation, measures, by=[]) %}
     {%- set placing = ['year', 'is_hauts_de_france', 'buyer_departement_code', 'category_of_buyer',

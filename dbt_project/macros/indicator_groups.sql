@@ -29,8 +29,9 @@
      where model_name in ('{{ indicator_group_models() | join("', '") }}'))
 {%- endmacro %}
 
-{# The contracts in the scope of the DECP indicators (public contracts with a notification year; the buyer
-   comes later, from dim_buyer), those of the batch's buyers only on an incremental run. #}
+{# The contracts in the scope of the DECP indicators: public contracts (marchés; concessions are left out: their
+   value is the concessionaire's expected revenue, not a purchase) with a known notification year; the buyer comes
+   later, from dim_buyer. Those of the batch's buyers only on an incremental run. #}
 {% macro indicator_group_contracts(incremental) %}
     select
         contracts.contract_sk,
@@ -63,8 +64,8 @@
         (flag ~ '_amount_eur', 'coalesce(sum(amount_eur) filter (where ' ~ flag ~ '), 0)')]) }}
 {%- endmacro %}
 
-{# A groups model's rows with what places them in cells (decp_cell_totals): the columns of decp_scope_contracts()
-   that come from the buyer. #}
+{# A groups model's rows with what places them in cells (decp_cell_totals): the buyer's category and location
+   (category_of_buyer is the buyer's own category; the cell's is buyer_category). #}
 {% macro decp_buyer_groups(groups) -%}
     (select
         groups.*,
