@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import yaml
+
 from orcp import db
 from orcp.settings import PROJECT_ROOT, get_settings
 
@@ -129,40 +131,51 @@ def _checked(result: TransformResult) -> TransformResult:
 
 def project_fingerprint() -> str:
     """sha256 of the dbt project's files and of the vars: what decides the SQL of every model."""
-    digest = hashlib.sha256(json.dumps(dbt_vars(), sort_keys=True).encode())
     skipped = {"target", "logs", "dbt_packages"}
-    for path in sorted(p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file()):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if relative.parts[0] not in skipped:
-            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    files = [p for p in DBT_PROJECT_DIR.rglob("*") if p.relative_to(DBT_PROJECT_DIR).parts[0] not in skipped]
+    return _files_digest(files, salt=json.dumps(dbt_vars(), sort_keys=True).encode())
+
+
+def seeds_fingerprint() -> str:
+    """sha256 of the seed files (names and contents, the YAML that types them included)."""
+    return _files_digest((DBT_PROJECT_DIR / "seeds").rglob("*"))
+
+
+def _files_digest(paths, salt: bytes = b"") -> str:
+    """sha256 of the files' paths (relative to the project) and contents, in path order."""
+    digest = hashlib.sha256(salt)
+    for path in sorted(p for p in paths if p.is_file()):
+        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-# The raw tables of each dbt source, by the source names the selection uses. The meta.loads sources are read
-# joined with their raw rows, except by the DECP models (rpt_decp_load_reconciliation), which any new load changes.
-SOURCE_TABLES = {
-    "decp": ["raw.decp_records", "raw.decp_tabular_rows"],
-    "sirene": ["raw.sirene_records"],
-    "dgp": ["raw.dgp_rows"],
-    "census": ["raw.census_rows"],
-    "cerc_survey": ["raw.cerc_survey_rows"],
-}
+def raw_source_tables() -> dict[str, list[str]]:
+    """The raw tables of each dbt source in schema raw, by source name, as the sources YAML declares them."""
+    tables = {}
+    for path in sorted((DBT_PROJECT_DIR / "models").rglob("_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            if source.get("schema") == "raw":
+                tables[source["name"]] = [f"raw.{table.get('identifier', table['name'])}"
+                                          for table in source["tables"]]
+    return tables
 
 
 def changed_sources(url: str, project: str) -> list[str] | None:
     """The dbt sources with raw rows loaded since the latest successful build of this very project; None (build
     everything) when there is no such build."""
     with db.connect(url) as conn:
-        if conn.execute("select to_regclass('meta.dbt_builds') is null").fetchone()[0]:
+        if not _has_table(conn, "meta.dbt_builds"):
             return None
         row = conn.execute("select loads_through from meta.dbt_builds where project_fingerprint = %s",
                            (project,)).fetchone()
         if row is None:
             return None
         since = row[0]
-        changed = [name for name, tables in SOURCE_TABLES.items()
+        changed = [name for name, tables in raw_source_tables().items()
                    if any(conn.execute(f"select exists (select 1 from {table} where load_id > %s)", (since,))
                           .fetchone()[0] for table in tables)]
+        # The meta.loads sources are read joined with their raw rows, except by the DECP models
+        # (rpt_decp_load_reconciliation), which any new load changes.
         if conn.execute("select exists (select 1 from meta.loads where load_id > %s)", (since,)).fetchone()[0]:
             changed.append("orcp_meta")
     return sorted(set(changed))
@@ -178,26 +191,18 @@ def _loads_through(url: str) -> int:
 
 def _record_build(url: str, project: str, loads_through: int) -> None:
     with db.connect(url) as conn:
-        if conn.execute("select to_regclass('meta.dbt_builds') is null").fetchone()[0]:
+        if not _has_table(conn, "meta.dbt_builds"):
             return  # a warehouse from before `orcp db init` created the table
         conn.execute("delete from meta.dbt_builds")
         conn.execute("insert into meta.dbt_builds (project_fingerprint, loads_through) values (%s, %s)",
                      (project, loads_through))
 
 
-def seeds_fingerprint() -> str:
-    """sha256 of the seed files (names and contents, the YAML that types them included)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in (DBT_PROJECT_DIR / "seeds").rglob("*") if p.is_file()):
-        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _seeds_loaded(url: str, fingerprint: str) -> bool:
     """Whether a successful build loaded these seeds and their tables are all still there."""
     seed_tables = [p.stem for p in (DBT_PROJECT_DIR / "seeds").rglob("*.csv")]
     with db.connect(url) as conn:
-        if not _has_seed_loads(conn):
+        if not _has_table(conn, "meta.seed_loads"):
             return False
         loaded = conn.execute("select 1 from meta.seed_loads where fingerprint = %s", (fingerprint,)).fetchone()
         present = conn.execute(
@@ -208,11 +213,12 @@ def _seeds_loaded(url: str, fingerprint: str) -> bool:
 
 def _record_seeds_loaded(url: str, fingerprint: str) -> None:
     with db.connect(url) as conn:
-        if not _has_seed_loads(conn):  # a warehouse from before `orcp db init` created the table
+        if not _has_table(conn, "meta.seed_loads"):  # a warehouse from before `orcp db init` created the table
             return
         conn.execute("delete from meta.seed_loads")
         conn.execute("insert into meta.seed_loads (fingerprint) values (%s)", (fingerprint,))
 
 
-def _has_seed_loads(conn) -> bool:
-    return conn.execute("select to_regclass('meta.seed_loads') is not null").fetchone()[0]
+def _has_table(conn, name: str) -> bool:
+    """Whether the table exists: warehouses from before `orcp db init` created the meta tables lack them."""
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]

@@ -24,5 +24,10 @@ def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
     assert re.search(r"- peak RSS of the ingest: [0-9]+ MB \(target under 250 MB: (met|missed)\)", text)
     assert "| 1,000 |" in text  # the growth table
     assert re.search(r"- dbt build \(full\): [0-9.]+ s \(target under 120 s: (met|missed)\)", text)
+    # the dbt targets scaled to the machine: the 120 s are 20 reference passes of 6 s
+    assert re.search(r"\| SQL reference pass [^|]*\| 2,000 \| [0-9.]+ s", text)
+    assert re.search(r"  - [0-9.]+ reference passes of [0-9.]+ s \(target under 20.0, i.e. "
+                     r"[0-9]+ s on this machine: (met|missed)\)", text)
+    assert "target under 3.3, i.e." in text
     # the hand-written analysis survives the rewrite; the old table does not
     assert text.endswith(f"{harness.ANALYSIS_MARKER}\nWhat limits the dbt build.\n") and "old table" not in text

@@ -85,6 +85,13 @@
     {{ return({'full': row[0] or should_full_refresh(), 'loads': row[1], 'sirene': row[2]}) }}
 {%- endmacro %}
 
+{# The batch when a dimension recomputes only the members it touches, else none: on a full build, and when SIRENE
+   data changed (any member's attributes may change then), every member is recomputed. #}
+{% macro decp_dimension_batch() -%}
+    {%- set batch = decp_batch() if is_incremental() else none -%}
+    {{ return(batch if batch is not none and not batch.full and not batch.sirene else none) }}
+{%- endmacro %}
+
 {# The pending loads as a SQL array literal (literal values: the planner then reads raw by its primary key). #}
 {% macro decp_pending_loads(batch) -%}
     {%- if batch.loads -%} array[{{ batch.loads }}]::bigint[] {%- else -%} '{}'::bigint[] {%- endif -%}
@@ -243,13 +250,14 @@
         'fct_contracts': [by_contract_sk],
         'fct_contract_modifications': [by_contract_sk],
         'fct_contract_suppliers': [by_contract_sk]} -%}
-    {%- for model in indicator_group_models() -%}
-        {%- do slices.update({model: ["buyer_key in (select buyer_key from "
-                                      ~ decp_intermediate('int_indicators__batch_buyers') ~ ")"]}) -%}
+    {#- the groups models, by their decp_key -#}
+    {%- set group_slices = {
+        'buyer_key': ["buyer_key in (select buyer_key from " ~ decp_intermediate('int_indicators__batch_buyers') ~ ")"],
+        'buyer_siret': ["buyer_siret is null", "buyer_siret in (select buyer_siret from "
+                        ~ decp_intermediate('int_decp__records') ~ " where " ~ loads ~ ")"]} -%}
+    {%- for node in graph.nodes.values() if node.name in indicator_group_models() -%}
+        {%- do slices.update({node.name: group_slices[node.config.decp_key]}) -%}
     {%- endfor -%}
-    {%- do slices.update({'int_indicators__record_groups': [
-        "buyer_siret is null", "buyer_siret in (select buyer_siret from " ~ decp_intermediate('int_decp__records')
-                               ~ " where " ~ loads ~ ")"]}) -%}
     {{ return(slices[relation.identifier]) }}
 {%- endmacro %}
 

@@ -5,10 +5,17 @@
 {# DECP-based series are computed at the DECP publication threshold (DATA.md: the 90k -> 40k break). #}
 {% macro decp_threshold_eur() -%} 40000 {%- endmacro %}
 
-{# As-of date of the DECP data: the end of the latest DECP load (as order_book_backlog). Publication dates
-   would say less: the decp.info tabular dataset has none. #}
+{# As-of date of the DECP data: the end of the latest DECP load, null before any. Publication dates would say
+   less: the decp.info tabular dataset has none. Read from meta.loads, not from rpt_decp_load_reconciliation
+   (which lists the same loads), so that the indicators need not wait for the reconciliation. #}
 {% macro decp_as_of_date() -%}
-    (select max(loaded_at)::date from {{ ref('rpt_decp_load_reconciliation') }})
+    (select max(loads.finished_at)::date from {{ source('orcp_meta', 'loads') }} as loads
+     where loads.status = 'loaded' and {{ is_decp_load_format('loads.format') }})
+{%- endmacro %}
+
+{# Whether a meta.loads format is a DECP one (every layout of ingest/formats: decp-*, minef-*). #}
+{% macro is_decp_load_format(column) -%}
+    {{ column }} ~ '^(decp|minef)'
 {%- endmacro %}
 
 {# Each row of `relation` (a decp_buyer_groups() shape, macros/indicator_groups.sql) once per cell it counts in: its buyer's

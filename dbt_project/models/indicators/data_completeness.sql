@@ -14,8 +14,7 @@
 
 with as_of as (
     -- the data are as of the end of the latest DECP load
-    select coalesce(max(loaded_at)::date, current_date) as as_of_date
-    from {{ ref('rpt_decp_load_reconciliation') }}
+    select coalesce({{ decp_as_of_date() }}, current_date) as as_of_date
 ),
 
 -- The contracts by buyer x year (int_indicators__completeness_groups, kept up to date incrementally) with what

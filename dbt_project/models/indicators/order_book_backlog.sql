@@ -17,8 +17,7 @@
 
 with as_of as (
     -- the data are as of the end of the latest DECP load
-    select coalesce(max(loaded_at)::date, current_date) as as_of_date
-    from {{ ref('rpt_decp_load_reconciliation') }}
+    select coalesce({{ decp_as_of_date() }}, current_date) as as_of_date
 ),
 
 bounds as (

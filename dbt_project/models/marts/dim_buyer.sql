@@ -2,9 +2,8 @@
     materialized='incremental', incremental_strategy='decp_replace', decp_key='buyer_siret_or_sirene',
     pre_hook='set local jit = off', post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{#- a change of SIRENE data may change any buyer: all are recomputed then #}
-{%- set incremental = batch is not none and not batch.full and not batch.sirene %}
+{%- set batch = decp_dimension_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per buyer (SIRET as published, cleaned) of a kept record, plus the 'unknown' member.
 --

@@ -4,9 +4,8 @@
     post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}',
                'delete from {{ decp_replaced_suppliers() }} where batch_id <= (select batch_id from {{ ref("int_decp__batch") }})']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{#- a change of SIRENE data may change any supplier: all are recomputed then #}
-{%- set incremental = batch is not none and not batch.full and not batch.sirene %}
+{%- set batch = decp_dimension_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per supplier (identifier type + identifier) of a kept contract version, plus the 'unknown' member
 -- for suppliers published without an identifier.

@@ -20,7 +20,7 @@ loads as (
         loads.format, loads.records as loaded_records, loads.finished_at, raw_records.raw_records
     from (select * from {{ source('orcp_meta', 'loads') }} where status = 'loaded') as loads
     full join raw_records on raw_records.load_id = loads.load_id
-    where loads.format ~ '^(decp|minef)' or raw_records.load_id is not null
+    where {{ is_decp_load_format('loads.format') }} or raw_records.load_id is not null
 ),
 
 in_marts as (
