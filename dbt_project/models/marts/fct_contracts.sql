@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental', incremental_strategy='decp_replace', decp_key='contract_sk', unique_key='contract_sk',
     indexes=[{'columns': ['contract_sk'], 'unique': true}, {'columns': ['buyer_key', 'buyer_geography_key']}],
-    pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
+    pre_hook=['set local jit = off', "set local work_mem = '256MB'", '{{ decp_full_build_joins() }}'],
     post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}, {{ ref('int_decp__records') }}
 {%- set batch = decp_batch() if is_incremental() else none %}
