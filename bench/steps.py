@@ -57,7 +57,7 @@ def pandas_common(url: str, path: str) -> dict:
     return {"records": len(frame)}
 
 
-# The yardstick of #4's dbt targets: "one SQL pass extracting 15 typed fields from 1M jsonb records takes about
+# The yardstick of the warehouse's dbt targets (its issue): "one SQL pass extracting 15 typed fields from 1M jsonb records takes about
 # 6 s here: the budget allows about twenty such passes". Casts are guarded so that the generator's quirks
 # ("NC" durations, impossible dates) give nulls, not errors.
 REFERENCE_PASS_SQL = r"""
@@ -117,8 +117,7 @@ def republish(url: str, out_dir: str) -> dict:
 
 
 STEPS = {"floor": floor, "ingest": ingest, "pandas": pandas_common, "reference_pass": reference_pass,
-         "dbt_build": dbt_build,
-         "republish": republish}
+         "dbt_build": dbt_build, "republish": republish}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

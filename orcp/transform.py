@@ -174,8 +174,8 @@ def changed_sources(url: str, project: str) -> list[str] | None:
         changed = [name for name, tables in raw_source_tables().items()
                    if any(conn.execute(f"select exists (select 1 from {table} where load_id > %s)", (since,))
                           .fetchone()[0] for table in tables)]
-        # The meta.loads sources are read joined with their raw rows, except by the DECP models
-        # (rpt_decp_load_reconciliation), which any new load changes.
+        # The meta.loads sources are read joined with their raw rows, except by the DECP models (the load
+        # reconciliation, the indicators' as-of date), which any new load changes.
         if conn.execute("select exists (select 1 from meta.loads where load_id > %s)", (since,)).fetchone()[0]:
             changed.append("orcp_meta")
     return sorted(set(changed))

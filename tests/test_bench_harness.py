@@ -18,6 +18,8 @@ def test_harness_runs_every_step_and_writes_the_report(pg_admin_url, tmp_path):
         assert step in text
     # Every record generated is counted by the floor and by the ingest alike.
     assert len(re.findall(r"\| (?:COPY floor|orcp ingest)[^|]*\| 2,000 \|", text)) == 2
+    # each run's time beside the median (one run here)
+    assert re.search(r"\| dbt build \(full\) \| 2,000 \| [0-9.]+ s \| [0-9.]+ \|", text)
     assert "0 of" in text.split("re-publication, nothing changed")[1].splitlines()[0]  # nothing rewritten
     assert re.search(r"- ingest / floor: \*\*[0-9.]+x\*\* \(target at most 1.5x: (met|missed)\)", text)
     assert re.search(r"- pandas / ingest: \*\*[0-9.]+x\*\* \(target at least 8x: (met|missed)\)", text)
