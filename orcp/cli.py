@@ -93,7 +93,7 @@ def sources() -> None:
 
 @app.command()
 def transform(
-    select: Optional[str] = typer.Option(None, help="dbt node selection."),
+    select: Optional[str] = typer.Option(None, help="dbt node selection, with the tests of the selected models."),
     full_refresh: bool = typer.Option(False, "--full-refresh",
                                       help="Rebuild incremental models from all raw data (after a change of "
                                            "reference seeds or of the DECP models)."),

@@ -103,7 +103,10 @@ def build(url: str | None = None, select: str | None = None, full_refresh: bool 
     of the raw tables loaded since then run, with their tests (nothing at all when nothing was loaded)."""
     url = url or db.database_url()
     if select:  # a selection neither skips nor records anything
-        return _checked(run_dbt(["build", "--select", select] + (["--full-refresh"] if full_refresh else []), url))
+        # buildable: the tests of the selected models, not those of other models that merely use one of them
+        # (dbt's default, eager, would test tables the selection never built)
+        return _checked(run_dbt(["build", "--select", select, "--indirect-selection", "buildable"]
+                                + (["--full-refresh"] if full_refresh else []), url))
     fingerprint, project = seeds_fingerprint(), project_fingerprint()
     seeds_current = not full_refresh and _seeds_loaded(url, fingerprint)
     loads_through = _loads_through(url)

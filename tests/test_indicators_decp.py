@@ -29,7 +29,7 @@ from tests.test_sirene import UNIT_HEADER, _unit_row, _write_csv
 MODELS = ["order_book", "sme_access", "local_retention", "environmental_clauses", "social_clauses", "innovation",
           "competition"]
 # ref_quality_flags: a data test of the parents' reads this seed.
-BUILD_SELECTION = " ".join(f"+{model}" for model in MODELS) + " +rpt_decp_load_reconciliation ref_quality_flags"
+BUILD_SELECTION = " ".join(f"+{model}" for model in MODELS) + " ref_quality_flags"
 HDF_DEPARTEMENTS = {"02", "59", "60", "62", "80"}
 # Sizes given to the suppliers in turn; None = no SIRENE row (size unknown). (categorieEntreprise, staff band)
 SIZE_CYCLE = ["TPE", "PME", "ETI", "GE", None]

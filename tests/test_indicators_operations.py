@@ -38,7 +38,7 @@ MATCH_ROUNDS = 3  # var conversion_match_rounds (default)
 UNKNOWN_KEY = hashlib.md5(b"unknown").hexdigest()
 # +fct_contract_suppliers: data tests of the selected dimensions read it and dim_supplier
 BUILD_SELECTION = ("+order_book_backlog +data_completeness +outlook_conversion +fct_contract_suppliers +dim_supplier"
-                   " +rpt_decp_load_reconciliation ref_quality_flags")
+                   " ref_quality_flags")
 
 # ---------------------------------------------------------------- the survey: owners are buyers of the DECP fixtures
 
