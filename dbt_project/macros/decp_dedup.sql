@@ -36,8 +36,8 @@
 --   modification): the rows of one load with the same buyer and id form one publication, whose initial
 --   notification date is that of its version 0 rows.
 -- * A record without a buyer identifier cannot be keyed: it is rejected.
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 with records as (
     select * from (
     select
@@ -114,8 +114,8 @@ left join years on years.record_id = records.record_id
     indexes=[{'columns': ['contract_key']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- The versions of a contract each source record describes: one row per record and version.
 -- Version 0 is the initial award; version k applies the k-th modification on top of version k-1
@@ -237,8 +237,8 @@ from (
     indexes=[{'columns': ['contract_key']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per contract version (contract key x version index): the version kept among every
 -- publication of it, with the source records it comes from.

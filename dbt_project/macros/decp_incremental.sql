@@ -54,7 +54,7 @@
 {%- endmacro %}
 
 {% macro decp_remember_replaced_suppliers() -%}
-    {%- if is_incremental() and not decp_batch().full -%}
+    {%- if decp_partial_batch() is not none -%}
         insert into {{ decp_replaced_suppliers() }} (batch_id, supplier_natural_key)
         select distinct batch.batch_id, replaced.supplier_natural_key
         from {{ this }} as replaced
@@ -85,19 +85,25 @@
     {{ return({'full': row[0] or should_full_refresh(), 'loads': row[1], 'sirene': row[2]}) }}
 {%- endmacro %}
 
+{# The current batch when this incremental model recomputes only what the batch touches; none when the model is
+   built in full (first build, --full-refresh, a reload, or a model without watermark). #}
+{% macro decp_partial_batch() -%}
+    {%- set batch = decp_batch() if is_incremental() else none -%}
+    {{ return(batch if batch is not none and not batch.full else none) }}
+{%- endmacro %}
+
 {# The batch when a dimension recomputes only the members it touches, else none: on a full build, and when SIRENE
    data changed (any member's attributes may change then), every member is recomputed. #}
 {% macro decp_dimension_batch() -%}
-    {%- set batch = decp_batch() if is_incremental() else none -%}
-    {{ return(batch if batch is not none and not batch.full and not batch.sirene else none) }}
+    {%- set batch = decp_partial_batch() -%}
+    {{ return(batch if batch is not none and not batch.sirene else none) }}
 {%- endmacro %}
 
 {# A pre-hook: hash joins only when the model is built in full. Over whole tables the planner may still pick a
    million index lookups (fct_contracts: 25 s with them, 15 s without, 1M contracts); an incremental run reads a few
    keys, by index. #}
 {% macro decp_full_build_joins() -%}
-    {%- set full = not is_incremental() or decp_batch().full -%}
-    set local enable_nestloop = {{ 'off' if full else 'on' }}
+    set local enable_nestloop = {{ 'off' if decp_partial_batch() is none else 'on' }}
 {%- endmacro %}
 
 {# The pending loads as a SQL array literal (literal values: the planner then reads raw by its primary key). #}
@@ -124,7 +130,10 @@
 
 {# Rows of this model to delete before the recomputed rows are inserted, by kind of key. #}
 {% macro decp_stale_rows(key_kind, batch) -%}
-    {%- if key_kind == 'load' -%}
+    {%- if key_kind.endswith('_or_sirene') -%}
+        {#- the dimensions: every member when SIRENE data changed, else the members of the key -#}
+        {%- if batch.sirene %} true {%- else -%} {{ decp_stale_rows(key_kind[:-10], batch) }} {%- endif -%}
+    {%- elif key_kind == 'load' -%}
         load_id = any({{ decp_pending_loads(batch) }})
     {%- elif key_kind == 'base_key' -%}
         (base_key in (select base_key from {{ ref('int_decp__batch_base_keys') }})
@@ -136,14 +145,8 @@
          or load_id = any({{ decp_pending_loads(batch) }}))
     {%- elif key_kind == 'buyer_siret' -%}
         (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
-    {%- elif key_kind == 'buyer_siret_or_sirene' -%}
-        {%- if batch.sirene %} true {%- else -%}
-        (buyer_siret = any(array({{ decp_pending_buyer_sirets(batch) }})) or buyer_siret is null)
-        {%- endif -%}
-    {%- elif key_kind == 'supplier_natural_key_or_sirene' -%}
-        {%- if batch.sirene %} true {%- else -%}
+    {%- elif key_kind == 'supplier_natural_key' -%}
         supplier_natural_key = any(array({{ decp_batch_suppliers() }}))
-        {%- endif -%}
     {%- elif key_kind == 'buyer_key' -%}
         buyer_key in (select buyer_key from {{ ref('int_indicators__batch_buyers') }})
     {%- elif key_kind == 'contract_sk' -%}
@@ -154,9 +157,9 @@
 {%- endmacro %}
 
 {# Incremental strategy decp_replace: delete the rows of the keys the batch touches (config decp_key: load,
-   base_key, contract_key, contract_key_or_load, contract_sk, buyer_key,
-   buyer_siret, buyer_siret_or_sirene, supplier_natural_key_or_sirene) and, when unique_key is set, the rows the new rows
-   replace; everything when the model is rebuilt in full; then insert the recomputed rows. #}
+   base_key, contract_key, contract_key_or_load, contract_sk, buyer_key, buyer_siret, supplier_natural_key; with the
+   suffix _or_sirene, every row when SIRENE data changed) and, when unique_key is set, the rows the new rows replace;
+   everything when the model is rebuilt in full; then insert the recomputed rows. #}
 {% macro get_incremental_decp_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set batch = decp_batch() -%}
@@ -179,7 +182,7 @@
 {% macro decp_analyze() -%}
     {%- if config.get('materialized') == 'view' -%}
         select 1
-    {%- elif this.identifier not in decp_incremental_models() or not is_incremental() or decp_batch().full -%}
+    {%- elif this.identifier not in decp_incremental_models() or decp_partial_batch() is none -%}
         {%- set columns = config.get('analyze_columns') -%}
         analyze {{ this }} {%- if columns %} ({{ columns | join(', ') }}) {%- endif %}
     {%- else -%}

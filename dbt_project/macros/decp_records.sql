@@ -13,9 +13,9 @@
     analyze_columns=['record_id', 'load_id', 'buyer_siret', 'layout', 'notification_date', 'place_code', 'cpv_code', 'contract_id'], decp_key='load',
     indexes=[{'columns': ['record_id'], 'unique': true}, {'columns': ['load_id']}, {'columns': ['buyer_siret']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
-{%- set batch = decp_batch() if is_incremental() else none %}
+{%- set batch = decp_partial_batch() %}
 {%- set rows = "record_number % " ~ parts ~ " = " ~ (part - 1) %}
-{%- set rows = "load_id = any(" ~ decp_pending_loads(batch) ~ ") and " ~ rows if batch is not none and not batch.full else rows %}
+{%- set rows = "load_id = any(" ~ decp_pending_loads(batch) ~ ") and " ~ rows if batch is not none else rows %}
 with records as (
     ({{ stg_decp__records_sql(rows) }})
     union all

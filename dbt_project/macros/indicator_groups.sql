@@ -15,12 +15,11 @@
 {%- endmacro %}
 
 {# The configuration of a groups model: incremental, its rows deleted and recomputed by `key` (decp_replace).
-   Returns whether this run recomputes only the batch's groups (false on a full build). #}
+   Returns the batch when this run recomputes only the batch's groups, none on a full build (decp_partial_batch). #}
 {% macro indicator_groups_model(key='buyer_key') %}
     {{ config(materialized='incremental', incremental_strategy='decp_replace', decp_key=key,
               indexes=[{'columns': [key]}], post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
-    {%- set batch = decp_batch() if is_incremental() else none -%}
-    {{ return(batch is not none and not batch.full) }}
+    {{ return(decp_partial_batch()) }}
 {% endmacro %}
 
 {# The latest batch every groups model has processed (null while none has a watermark). #}

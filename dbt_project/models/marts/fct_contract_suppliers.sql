@@ -4,8 +4,8 @@
     pre_hook=['set local jit = off', "set local work_mem = '256MB'"],
     post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per contract and supplier of its current version. A contract's amount is split equally between
 -- its co-contractors (the observatory's rule): amount_share_eur = amount / number of suppliers. A contract

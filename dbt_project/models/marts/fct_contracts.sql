@@ -4,8 +4,8 @@
     pre_hook=['set local jit = off', "set local work_mem = '256MB'", '{{ decp_full_build_joins() }}'],
     post_hook=['{{ decp_analyze() }}', '{{ decp_mark_processed() }}']) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}, {{ ref('int_decp__records') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per contract (deduplicated, see int_decp__record_keys and int_decp__contract_versions), at its
 -- current version, with the keys of its dimensions (the 'unknown' member when a value is missing) and the

@@ -4,8 +4,8 @@
     indexes=[{'columns': ['contract_key']}, {'columns': ['load_id']}, {'columns': ['record_id']}],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- What became of every source record (both raw tables), one row each:
 --   in_marts   the record is (one of) the source(s) of a contract version kept in the marts;

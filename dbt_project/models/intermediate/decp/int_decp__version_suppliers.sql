@@ -5,8 +5,8 @@
     pre_hook=["{{ decp_remember_replaced_suppliers() }}"],
     post_hook=["{{ decp_mark_processed() }}"]) }}
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_decp__batch_contract_keys') }}
-{%- set batch = decp_batch() if is_incremental() else none %}
-{%- set incremental = batch is not none and not batch.full %}
+{%- set batch = decp_partial_batch() %}
+{%- set incremental = batch is not none %}
 
 -- One row per kept contract version and supplier, in published order, the supplier's identifier cleaned:
 -- typeIdentifiant mapped to the schema ("Siret", "" -> SIRET...), or inferred from the identifier's shape

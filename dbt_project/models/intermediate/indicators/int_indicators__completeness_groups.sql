@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set incremental = indicator_groups_model() %}
+{%- set incremental = indicator_groups_model() is not none %}
 {%- set key_fields = completeness_key_fields() %}
 -- Every contract (concessions included) by buyer x year (notification year, else year of data publication; null
 -- when neither), for data_completeness: contracts, those missing each key field and any of them, those with a

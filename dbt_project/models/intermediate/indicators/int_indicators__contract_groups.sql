@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set incremental = indicator_groups_model() %}
+{%- set incremental = indicator_groups_model() is not none %}
 -- The contracts in the scope of the DECP indicators by buyer x notification year, with the additive measures of
 -- competition, innovation, sme_access, local_retention, social_clauses and environmental_clauses
 -- (macros/indicator_groups.sql). By nature and procedure family: int_indicators__contract_mix_groups.

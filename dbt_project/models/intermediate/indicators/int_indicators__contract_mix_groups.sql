@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set incremental = indicator_groups_model() %}
+{%- set incremental = indicator_groups_model() is not none %}
 -- The contracts in the scope of the DECP indicators by buyer x notification year x works/supplies/services x
 -- procedure family, for the breakdowns of order_book (by nature) and competition (by procedure family).
 

@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_decp__batch') }}
-{%- set incremental = indicator_groups_model('buyer_siret') %}
-{%- set batch = decp_batch() if incremental else none %}
+{%- set batch = indicator_groups_model('buyer_siret') %}
+{%- set incremental = batch is not none %}
 -- The source records (both raw tables) by buyer SIRET as published x platform x year (notification, else
 -- publication) x what became of them (int_decp__record_dispositions), for data_completeness. A record's
 -- disposition changes only with the records of its buyer + id, so an incremental run recomputes the groups of

@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set incremental = indicator_groups_model() %}
+{%- set incremental = indicator_groups_model() is not none %}
 -- The contracts of located buyers by buyer x notification year x where their suppliers are, relative to the buyer
 -- (same département, rest of the region, rest of France, abroad, unknown), for local_retention: contracts won
 -- (a contract counts once for each location among its suppliers) and the amount attributed to suppliers of that

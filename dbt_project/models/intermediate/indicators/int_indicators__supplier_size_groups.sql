@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('int_decp__batch') }}, {{ ref('int_indicators__batch_buyers') }}
-{%- set incremental = indicator_groups_model() %}
+{%- set incremental = indicator_groups_model() is not none %}
 -- The contracts won by companies of each size group (TPE, PME, ETI, GE, unknown, and TPE_PME = TPE or PME) by
 -- buyer x notification year, for sme_access: contracts won, those with a usable amount, and the amount attributed
 -- to the size group (the contract's amount split equally between its co-contractors). A contract counts once for
