@@ -72,10 +72,8 @@ class BenchDatabases:
 
     def new(self) -> str:
         name = f"orcp_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
+        url = db.create_database(self.admin_url, name)  # as the project creates warehouses (collation "C")
         self.names.append(name)
-        url = self.admin_url.rsplit("/", 1)[0] + f"/{name}"
         db.init_warehouse(url)
         return url
 

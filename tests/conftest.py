@@ -48,9 +48,7 @@ def pg_admin_url(tmp_path_factory) -> str:
 
 def _new_database(admin_url: str) -> tuple[str, str]:
     name = f"orcp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return name, admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return name, db.create_database(admin_url, name)
 
 
 def _drop_database(admin_url: str, name: str) -> None:

@@ -10,7 +10,8 @@ The extra files are made at test time from real fixture files so that the batch 
 incremental logic: contracts published again with a modification (new versions, another kept publication), a
 buyer + id published for another year (the id becomes reused across years: the contract keys of the records
 already processed change), records without buyer (rejected), new contracts, and decp.info rows published again
-(tabular staging, publications grouped by load).
+(tabular staging, publications grouped by load). Then a SIRENE extract is loaded in both warehouses and
+warehouse A is built incrementally once more: a batch without DECP load in which every supplier's size changes.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ import json
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import pytest
 
+from ingest import sirene
 from ingest.loader import load_file
 from orcp import db, transform
 from tests.conftest import SHARED_DATA, shared_file
+from tests.test_indicators_decp import supplier_sizes, write_sirene_units
 
 FIXTURE_FILES = ["decp_real/*.json", "decp_quirks/*.json", "decp_schema_v1.5/json_*.json",
                  "decp_schema_v2/json_*.json", "decp_tabular/*.csv"]
@@ -46,6 +50,14 @@ BOOKKEEPING = {"int_decp__load_batches", "int_decp__batch", "int_decp__batch_bas
 LOAD_TIMES = {"rpt_decp_load_reconciliation": {"loaded_at"}, **{i: {"as_of_date"} for i in GROUPED_INDICATORS}}
 # when a dimension member's attributes last changed: the full rebuild saw every member change in its one batch
 CHANGE_BATCHES = {"dim_buyer": {"attributes_batch_id"}, "dim_supplier": {"attributes_batch_id"}}
+
+
+class Warehouses(NamedTuple):
+    incremental_url: str
+    full_url: str
+    contracts_before: int
+    after_extra: dict  # batch_state() right after the incremental build of the extra loads
+    sirens: set[str]  # the companies (SIREN) of the SIRENE extract loaded last
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:
@@ -121,6 +133,13 @@ def load_all(url: str, paths: list[Path]) -> None:
         load_file(path, "test", database_url=url)
 
 
+def load_sirene(url: str, sizes: dict[str, str], folder: Path) -> None:
+    """A SIRENE extract giving the decp.info suppliers a size (tests/test_indicators_decp.py)."""
+    units = write_sirene_units(folder / "StockUniteLegale_utf8.csv", sizes)
+    load = sirene.load(units, sirene.Identifiers.from_values(sizes), database_url=url, extract_dir=folder / "extract")
+    assert load.result.status == "loaded" and load.kept == len(sizes)
+
+
 def build(url: str, *flags: str) -> transform.TransformResult:
     result = transform.run_dbt(["build", *SELECTION, *flags], url)
     assert result.succeeded, result.describe()
@@ -130,9 +149,7 @@ def build(url: str, *flags: str) -> transform.TransformResult:
 @pytest.fixture(scope="module")
 def warehouses(module_warehouse_url, pg_admin_url, tmp_path_factory):
     full_name = f"orcp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{full_name}"')
-    full_url = pg_admin_url.rsplit("/", 1)[0] + f"/{full_name}"
+    full_url = db.create_database(pg_admin_url, full_name)
     try:
         db.init_warehouse(full_url)
         paths, extra = fixture_paths(), make_extra_files(tmp_path_factory.mktemp("extra"))
@@ -146,10 +163,15 @@ def warehouses(module_warehouse_url, pg_admin_url, tmp_path_factory):
             contracts_before = query(incremental_url, "select count(*) from marts.fct_contracts")[0][0]
             load_all(incremental_url, extra)
             build(incremental_url)
+            after_extra = batch_state(incremental_url)
+            sizes = supplier_sizes()
+            load_sirene(incremental_url, sizes, tmp_path_factory.mktemp("sirene"))
+            build(incremental_url)
             load_all(full_url, paths + extra)
+            load_sirene(full_url, sizes, tmp_path_factory.mktemp("sirene"))
             build(full_url, "--full-refresh")
             get_settings.cache_clear()
-        yield incremental_url, full_url, contracts_before
+        yield Warehouses(incremental_url, full_url, contracts_before, after_extra, set(sizes))
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{full_name}" with (force)')
@@ -187,23 +209,20 @@ def differences(incremental_url: str, full_url: str, schema: str, table: str) ->
     return rows, only_incremental, only_full
 
 
-def test_the_extra_loads_were_processed_incrementally(warehouses):
-    incremental_url, _, contracts_before = warehouses
-    is_full, pending = query(incremental_url, "select is_full_rebuild, load_ids from intermediate.int_decp__batch")[0]
-    extra_loads = [row[0] for row in query(incremental_url, "select load_id from meta.loads order by load_id desc limit 3")]
-    assert not is_full and sorted(pending) == sorted(extra_loads)
-    keys, contracts = query(incremental_url, """
+def batch_state(url: str) -> dict:
+    """What the incremental build of the extra loads did, read right after it (the SIRENE build comes next)."""
+    state = {}
+    state["is_full"], state["pending"] = query(url, "select is_full_rebuild, load_ids from intermediate.int_decp__batch")[0]
+    state["extra_loads"] = [row[0] for row in query(url, "select load_id from meta.loads order by load_id desc limit 3")]
+    state["keys"], state["contracts"] = query(url, """
         select (select count(*) from intermediate.int_decp__batch_contract_keys),
                (select count(*) from marts.fct_contracts)""")[0]
-    assert 0 < keys < contracts / 4  # a slice was recomputed, not everything
-    assert contracts > contracts_before  # the new contracts arrived
     # the buyer + id notified another year: its records already processed now carry the year in their key
-    reused = query(incremental_url, """
+    state["reused"] = query(url, """
         select count(*) from intermediate.int_decp__record_keys
         where id_reused_across_years and load_id < (select max(load_id) from meta.loads) - 2""")[0][0]
-    assert reused >= 3
     # the supplier moved: the groups of its other buyers were recomputed although the batch has none of their records
-    moved = query(incremental_url, """
+    state["moved"] = query(url, """
         select suppliers.departement_code, count(distinct contracts.buyer_key),
                count(distinct contracts.buyer_key) filter (where contracts.buyer_key in
                    (select buyer_key from intermediate.int_indicators__batch_buyers))
@@ -212,18 +231,46 @@ def test_the_extra_loads_were_processed_incrementally(warehouses):
         join marts.fct_contracts as contracts using (contract_sk)
         where suppliers.supplier_siret = %s
         group by suppliers.departement_code""", MOVED_SUPPLIER)
-    assert len(moved) == 1
-    departement, buyers, recomputed = moved[0]
-    assert departement == "59" and buyers == recomputed >= 10  # the new rows name one buyer
-    rejected = query(incremental_url, """
+    state["rejected"] = query(url, """
         select count(*) from intermediate.int_decp__record_dispositions
         where disposition = 'rejected' and load_id = (select max(load_id) - 2 from meta.loads)""")[0][0]
-    assert rejected == 2
+    state["sirene_sizes"] = sirene_sized_suppliers(url)
+    return state
+
+
+def sirene_sized_suppliers(url: str) -> int:
+    return query(url, "select count(*) from marts.dim_supplier where company_size_source = 'sirene'")[0][0]
+
+
+def test_the_extra_loads_were_processed_incrementally(warehouses):
+    state = warehouses.after_extra
+    assert not state["is_full"] and sorted(state["pending"]) == sorted(state["extra_loads"])
+    assert 0 < state["keys"] < state["contracts"] / 4  # a slice was recomputed, not everything
+    assert state["contracts"] > warehouses.contracts_before  # the new contracts arrived
+    assert state["reused"] >= 3
+    assert len(state["moved"]) == 1
+    departement, buyers, recomputed = state["moved"][0]
+    assert departement == "59" and buyers == recomputed >= 10  # the new rows name one buyer
+    assert state["rejected"] == 2
+
+
+def test_a_sirene_load_recomputes_the_dimensions_incrementally(warehouses):
+    """The SIRENE extract arrives after the DECP loads: its batch has no DECP load, yet every supplier's size is
+    recomputed (and the equality tests below show that the whole warehouse matches a full rebuild)."""
+    url = warehouses.incremental_url
+    is_full, pending, sirene_changed = query(url, """
+        select is_full_rebuild, load_ids, is_sirene_changed from intermediate.int_decp__batch""")[0]
+    assert not is_full and sirene_changed and pending == []
+    assert warehouses.after_extra["sirene_sizes"] == 0
+    in_extract = query(url, "select count(*) from marts.dim_supplier where left(supplier_siret, 9) = any(%s)",
+                       list(warehouses.sirens))[0][0]
+    assert sirene_sized_suppliers(url) == in_extract > 3000  # every establishment of a company in the extract
+    assert sirene_sized_suppliers(warehouses.full_url) == in_extract
 
 
 @pytest.mark.parametrize("schema", ["marts", "intermediate", "indicators"])
 def test_incremental_build_equals_full_rebuild(warehouses, schema):
-    incremental_url, full_url, _ = warehouses
+    incremental_url, full_url = warehouses.incremental_url, warehouses.full_url
     names = [t for t in tables(incremental_url, schema) if t not in BOOKKEEPING]
     assert set(names) == {t for t in tables(full_url, schema) if t not in BOOKKEEPING}
     if schema == "indicators":
@@ -238,7 +285,7 @@ def test_incremental_build_equals_full_rebuild(warehouses, schema):
 
 
 def test_reconciliation_balances_after_the_incremental_build(warehouses):
-    incremental_url, _, _ = warehouses
+    incremental_url = warehouses.incremental_url
     unbalanced = query(incremental_url, """
         select load_id from marts.rpt_decp_load_reconciliation
         where unaccounted_records <> 0 or raw_records <> loaded_records""")

@@ -288,7 +288,7 @@ KEY_FIELDS = {
     or "notification_date_in_future" in c["quality_flags"],
     "amount": lambda c: c["amount_usable_eur"] is None,
     "duration": lambda c: c["duration_months"] is None,
-    "cpv": lambda c: c["cpv_key"] == UNKNOWN_KEY,
+    "cpv": lambda c: c["record_kind"] == "marche" and c["cpv_key"] == UNKNOWN_KEY,  # concessions have no CPV
     "procedure": lambda c: c["procedure_key"] == UNKNOWN_KEY,
     "nature": lambda c: c["nature_key"] == UNKNOWN_KEY,
     "place": lambda c: c["place_geography_key"] == UNKNOWN_KEY,
@@ -380,7 +380,7 @@ def expected_record_measures(records: list[dict]) -> dict:
 
 def test_data_completeness_per_buyer_territory_and_platform(built):
     contracts = query(built.url, """
-        select f.notification_year, f.notification_date, f.publication_date, f.amount_usable_eur,
+        select f.record_kind, f.notification_year, f.notification_date, f.publication_date, f.amount_usable_eur,
                f.duration_months, f.cpv_key, f.procedure_key, f.nature_key, f.place_geography_key,
                f.quality_flags, b.buyer_siret, b.is_hauts_de_france, b.departement_code
         from marts.fct_contracts f join marts.dim_buyer b on b.buyer_key = f.buyer_key""")

@@ -113,7 +113,7 @@
 {%- endmacro %}
 
 {# The key fields of data_completeness: (name, condition on fct_contracts alias c for "missing or invalid", French
-   label). #}
+   label). A concession has no CPV code in the DECP schemas (contrat-concession): it never misses one. #}
 {% macro completeness_key_fields() -%}
     {%- set unknown = unknown_key() -%}
     {%- set key_fields = [
@@ -121,7 +121,7 @@
          "Part des marchés sans date de notification valide"),
         ('amount', "c.amount_usable_eur is null", "Part des marchés sans montant exploitable"),
         ('duration', "c.duration_months is null", "Part des marchés sans durée exploitable"),
-        ('cpv', "c.cpv_key = " ~ unknown, "Part des marchés sans code CPV valide"),
+        ('cpv', "c.record_kind = 'marche' and c.cpv_key = " ~ unknown, "Part des marchés sans code CPV valide"),
         ('procedure', "c.procedure_key = " ~ unknown, "Part des marchés sans procédure reconnue"),
         ('nature', "c.nature_key = " ~ unknown, "Part des marchés sans nature reconnue"),
         ('place', "c.place_geography_key = " ~ unknown, "Part des marchés sans lieu d'exécution localisé"),
