@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
+.venv/bin/ruff check --quiet .  # lint first: a finding fails the run
 exec .venv/bin/pytest "$@"

@@ -38,8 +38,8 @@ def build_ingest_dag(source):
     def ingest_dag():
         @task
         def ingest(params=None) -> dict:
-            from orcp import db
             from ingest.run import ingest_source
+            from orcp import db
 
             db.init_warehouse()
             results = ingest_source(source.name, force=params["force"])

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import psycopg
 
-from ingest.formats import Parser, ParseError, RawRecord, open_records
+from ingest.formats import ParseError, Parser, RawRecord, open_records
 from orcp import db
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from orcp import db, embedded_pg, pipeline
 from orcp.settings import get_settings
@@ -55,7 +61,7 @@ def db_url() -> None:
 @app.command()
 def ingest(
     targets: list[str] = typer.Argument(..., help="Files, folders, URLs or registry source names."),
-    source: Optional[str] = typer.Option(None, help="Source name recorded in meta.loads."),
+    source: str | None = typer.Option(None, help="Source name recorded in meta.loads."),
 ) -> None:
     """Load files into raw (already-loaded content is skipped). Exit code 1 if any file failed."""
     from ingest.run import progress_display
@@ -93,7 +99,7 @@ def sources() -> None:
 
 @app.command()
 def transform(
-    select: Optional[str] = typer.Option(None, help="dbt node selection, with the tests of the selected models."),
+    select: str | None = typer.Option(None, help="dbt node selection, with the tests of the selected models."),
     full_refresh: bool = typer.Option(False, "--full-refresh",
                                       help="Rebuild incremental models from all raw data (after a change of "
                                            "reference seeds or of the DECP models)."),
@@ -134,7 +140,7 @@ def _print_reports() -> None:
 
 
 @app.command()
-def run(inputs: Optional[list[str]] = typer.Argument(None, help="Inputs (default: bundled sample).")) -> None:
+def run(inputs: list[str] | None = typer.Argument(None, help="Inputs (default: bundled sample).")) -> None:
     """Ingest, transform, check and publish: the whole job."""
     url = _init()
     steps = [("ingest", lambda: pipeline.ingest_step(inputs)),
@@ -149,7 +155,7 @@ def run(inputs: Optional[list[str]] = typer.Argument(None, help="Inputs (default
             progress.update(task, description=f"{name}…")
             try:
                 outcomes[name] = action()
-            except Exception as exc:  # each step raises a descriptive error: show it, stop the chain
+            except Exception as exc:  # noqa: BLE001 - each step raises a descriptive error: show it, stop
                 progress.stop()
                 _fail(f"{name} failed: {exc}")
             progress.advance(task)
@@ -181,7 +187,7 @@ def _step(name: str, action):
     with console.status(f"{name}…"):
         try:
             result = action()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the step's own message, then exit 1
             _fail(f"{name} failed: {exc}")
     if hasattr(result, "describe"):
         console.print(result.describe())
@@ -222,10 +228,11 @@ def survey_template(
 def ingest_survey(
     files: list[Path] = typer.Argument(..., help="A filled workbook (.xlsx), a ZIP of the two CSV files,"
                                                  " or the respondents and projects CSV files."),
-    report: Optional[Path] = typer.Option(None, help="Control report to write (default: reports folder)."),
+    report: Path | None = typer.Option(None, help="Control report to write (default: reports folder)."),
 ) -> None:
     """Check and load a filled CERC survey; write its control report (XLSX). Exit 1 if the load failed."""
-    from ingest.survey.intake import ingest_survey as load_survey, prepare_input
+    from ingest.survey.intake import ingest_survey as load_survey
+    from ingest.survey.intake import prepare_input
 
     url = _init()
     try:
@@ -255,7 +262,7 @@ def ingest_dgp(
 
 @app.command("ingest-census")
 def ingest_census(
-    path: Optional[Path] = typer.Argument(None, help="Curated census CSV (default: the bundled key figures)."),
+    path: Path | None = typer.Argument(None, help="Curated census CSV (default: the bundled key figures)."),
 ) -> None:
     """Load the OECP census key figures (curated CSV). Exit 1 if the file failed."""
     from ingest import census
@@ -268,7 +275,7 @@ def ingest_census(
 def ingest_sirene(
     files: list[Path] = typer.Argument(..., help="SIRENE stock files (StockUniteLegale / StockEtablissement,"
                                                  " CSV or Parquet)."),
-    ids: Optional[Path] = typer.Option(None, help="File of SIRENs/SIRETs to keep, one per line"
+    ids: Path | None = typer.Option(None, help="File of SIRENs/SIRETs to keep, one per line"
                                                   " (default: those named in the warehouse)."),
 ) -> None:
     """Keep from SIRENE stock files only the companies the procurement data names, and load them."""

@@ -102,7 +102,7 @@ def stop(cluster_dir: Path) -> bool:
 
 
 def _run(cmd: list[str], what: str) -> None:
-    result = subprocess.run(_as_server_user(cmd), capture_output=True, text=True)
+    result = subprocess.run(_as_server_user(cmd), capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise EmbeddedPostgresError(f"{what} failed: {result.stderr.strip() or result.stdout.strip()}")
 

@@ -27,7 +27,7 @@ def test_dbt_profile_reads_password_from_environment_only():
 def test_docker_compose_is_valid():
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
-         str(PROJECT_ROOT / "docker-compose.yml")], capture_output=True, text=True)
+         str(PROJECT_ROOT / "docker-compose.yml")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     compose = (PROJECT_ROOT / "docker-compose.yml").read_text()
     for service in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",

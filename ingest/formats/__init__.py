@@ -6,9 +6,10 @@ Every parser yields ``RawRecord`` objects whose payload is already serialised JS
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 
 class RawRecord(NamedTuple):
