@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 RAW_COLUMNS = "(load_id, record_number, source, source_file, layout, record_kind, record)"
 PROGRESS_EVERY = 10_000
+# Records reach COPY in chunks of about this size: one write per record cost 9 % of a national file's load
+# (1M records: 8.8-9.0 s against 8.0-8.3 s), the parser waiting on psycopg instead of running beside the server.
+COPY_CHUNK_BYTES = 1 << 20
 HASH_CHUNK = 1 << 20
 
 ProgressCallback = Callable[[int], None]
@@ -108,18 +111,24 @@ def _copy_records(database_url: str, table: str, records: Iterable[RawRecord], l
     """COPY all records in one transaction: any error rolls the whole file back."""
     prefix = f"{load_id}\t".encode()
     constant = f"\t{_copy_text(source)}\t{_copy_text(file_name)}\t".encode()
-    count = 0
+    count, lines, buffered = 0, [], 0
     with db.connect(database_url) as conn, conn.cursor() as cur:
         with cur.copy(f"COPY {table} {RAW_COLUMNS} FROM STDIN") as copy:
             for record in records:
-                copy.write(b"".join((
+                line = b"".join((
                     prefix, str(record.number).encode(), constant,
                     record.layout.encode(), b"\t", record.kind.encode(), b"\t",
                     record.payload.replace(b"\\", b"\\\\"), b"\n",
-                )))
+                ))
+                lines.append(line)
+                buffered += len(line)
+                if buffered >= COPY_CHUNK_BYTES:
+                    copy.write(b"".join(lines))
+                    lines, buffered = [], 0
                 count += 1
                 if count % PROGRESS_EVERY == 0:
                     _report(on_progress, file_name, count)
+            copy.write(b"".join(lines))
         conn.commit()
     _report(on_progress, file_name, count)
     return count
