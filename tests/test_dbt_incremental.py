@@ -2,7 +2,7 @@
 rebuild.
 
 Warehouse A: every fixture file loaded and built, then the extra files loaded and built incrementally. Warehouse B:
-the same files loaded in the same order (so the same load ids), built once with --full-refresh. Every table of the
+the same files loaded in the same order (so the same load ids), built with --full-refresh. Every table of the
 marts, the DECP intermediate tables and the indicators summed from the incremental groups by buyer must hold the
 same rows in both: EXCEPT ALL in both directions.
 
@@ -11,7 +11,8 @@ incremental logic: contracts published again with a modification (new versions, 
 buyer + id published for another year (the id becomes reused across years: the contract keys of the records
 already processed change), records without buyer (rejected), new contracts, and decp.info rows published again
 (tabular staging, publications grouped by load). Then a SIRENE extract is loaded in both warehouses and
-warehouse A is built incrementally once more: a batch without DECP load in which every supplier's size changes.
+warehouse A is built incrementally once more (a batch without DECP load in which every supplier's size changes)
+and warehouse B in full again: the two are compared after each stage.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ GROUPED_INDICATORS = ["competition", "environmental_clauses", "innovation", "loc
 # publication count from the load times, which differ between the two warehouses
 SELECTION = ["--select", "+tag:marts ref_quality_flags +data_completeness " + " ".join("+" + m for m in GROUPED_INDICATORS),
              "--exclude-resource-type", "unit_test"]
+SCHEMAS = ["marts", "intermediate", "indicators"]
 # bookkeeping of the incremental runs themselves: different by design between the two warehouses
 BOOKKEEPING = {"int_decp__load_batches", "int_decp__batch", "int_decp__batch_base_keys",
                "int_decp__batch_contract_keys", "decp_batch_watermarks", "int_indicators__batch_buyers"}
@@ -163,12 +165,14 @@ def warehouses(module_warehouse_url, pg_admin_url, tmp_path_factory):
             contracts_before = query(incremental_url, "select count(*) from marts.fct_contracts")[0][0]
             load_all(incremental_url, extra)
             build(incremental_url)
-            after_extra = batch_state(incremental_url)
-            sizes = supplier_sizes()
-            load_sirene(incremental_url, sizes, tmp_path_factory.mktemp("sirene"))
-            build(incremental_url)
             load_all(full_url, paths + extra)
-            load_sirene(full_url, sizes, tmp_path_factory.mktemp("sirene"))
+            build(full_url, "--full-refresh")
+            after_extra = batch_state(incremental_url) | {
+                "comparison": {schema: compare(incremental_url, full_url, schema) for schema in SCHEMAS}}
+            sizes = supplier_sizes()  # then the same SIRENE extract in both, built incrementally and in full
+            for url in (incremental_url, full_url):
+                load_sirene(url, sizes, tmp_path_factory.mktemp("sirene"))
+            build(incremental_url)
             build(full_url, "--full-refresh")
             get_settings.cache_clear()
         yield Warehouses(incremental_url, full_url, contracts_before, after_extra, set(sizes))
@@ -268,18 +272,28 @@ def test_a_sirene_load_recomputes_the_dimensions_incrementally(warehouses):
     assert sirene_sized_suppliers(warehouses.full_url) == in_extract
 
 
-@pytest.mark.parametrize("schema", ["marts", "intermediate", "indicators"])
-def test_incremental_build_equals_full_rebuild(warehouses, schema):
-    incremental_url, full_url = warehouses.incremental_url, warehouses.full_url
-    names = [t for t in tables(incremental_url, schema) if t not in BOOKKEEPING]
-    assert set(names) == {t for t in tables(full_url, schema) if t not in BOOKKEEPING}
+def compare(incremental_url: str, full_url: str, schema: str) -> tuple[set[str], set[str], dict]:
+    """The tables of `schema` in each warehouse (bookkeeping left out), and differences() of those compared."""
+    in_incremental = {t for t in tables(incremental_url, schema) if t not in BOOKKEEPING}
+    in_full = {t for t in tables(full_url, schema) if t not in BOOKKEEPING}
+    compared = in_incremental & set(GROUPED_INDICATORS) if schema == "indicators" else in_incremental & in_full
+    return in_incremental, in_full, {table: differences(incremental_url, full_url, schema, table)
+                                     for table in sorted(compared)}
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+@pytest.mark.parametrize("stage", ["after the extra loads", "after the SIRENE load"])
+def test_incremental_build_equals_full_rebuild(warehouses, stage, schema):
+    if stage == "after the extra loads":
+        in_incremental, in_full, found = warehouses.after_extra["comparison"][schema]
+    else:
+        in_incremental, in_full, found = compare(warehouses.incremental_url, warehouses.full_url, schema)
+    assert in_incremental == in_full
     if schema == "indicators":
-        names = [name for name in names if name in GROUPED_INDICATORS]
-        assert set(names) == set(GROUPED_INDICATORS)
+        assert set(found) == set(GROUPED_INDICATORS)
     if schema == "marts":
         assert {"fct_contracts", "fct_contract_suppliers", "fct_contract_modifications", "dim_buyer", "dim_supplier",
-                "rpt_decp_load_reconciliation", "agg_contracts_by_year_and_nature"} <= set(names)
-    found = {table: differences(incremental_url, full_url, schema, table) for table in names}
+                "rpt_decp_load_reconciliation", "agg_contracts_by_year_and_nature"} <= set(found)
     assert {t: d for t, d in found.items() if d[1] or d[2]} == {}
     assert found.get("fct_contracts", (1,))[0] > 0
 
