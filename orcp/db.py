@@ -53,7 +53,12 @@ def create_database(admin_url: str, name: str) -> str:
         ctype = conn.execute("select datctype from pg_database where datname = 'template1'").fetchone()[0]
         conn.execute(sql.SQL("create database {} template template0 encoding 'UTF8' lc_collate 'C' lc_ctype {}")
                      .format(sql.Identifier(name), sql.Literal(ctype)))
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return sibling_database_url(admin_url, name)
+
+
+def sibling_database_url(url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``url``, with the same user."""
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @contextmanager

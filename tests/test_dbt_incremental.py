@@ -32,7 +32,7 @@ import pytest
 from ingest import sirene
 from ingest.loader import load_file
 from orcp import db, transform
-from tests.conftest import SHARED_DATA, shared_file
+from tests.conftest import SHARED_DATA, _drop_database, shared_file
 from tests.test_indicators_decp import supplier_sizes, write_sirene_units
 
 FIXTURE_FILES = ["decp_real/*.json", "decp_quirks/*.json", "decp_schema_v1.5/json_*.json",
@@ -177,8 +177,7 @@ def warehouses(module_warehouse_url, pg_admin_url, tmp_path_factory):
             get_settings.cache_clear()
         yield Warehouses(incremental_url, full_url, contracts_before, after_extra, set(sizes))
     finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{full_name}" with (force)')
+        _drop_database(pg_admin_url, full_name)
 
 
 def tables(url: str, schema: str) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 from ingest.formats import dgp
 from ingest.loader import load_file
 from orcp import db, pipeline, transform
-from tests.conftest import SAMPLE_DATA
+from tests.conftest import SAMPLE_DATA, _drop_database
 
 SAMPLE = SAMPLE_DATA / "decp2019_e-marchespublics_2019-04-03.json"
 
@@ -56,14 +56,14 @@ def test_warehouse_databases_sort_bytes_but_keep_unicode_letters(warehouse_url, 
     assert (collation, lowered, is_word) == ("C", "école œuvre", True)
     assert keys == sorted(["b", "a", "É", "Z", "é"])  # code point order, as Python sorts
     assert "collation" not in caplog.text
-    name = f"orcp_test_{uuid.uuid4().hex[:10]}"
+    name = f"orcp_test_{uuid.uuid4().hex[:10]}"  # a database made another way
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"create database \"{name}\" template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'")
+        conn.execute(f"create database \"{name}\" template template0 encoding 'UTF8' lc_collate 'C.UTF-8'"
+                     " lc_ctype 'C.UTF-8'")
     try:
-        db.init_warehouse(pg_admin_url.rsplit("/", 1)[0] + f"/{name}")
+        db.init_warehouse(db.sibling_database_url(pg_admin_url, name))
     finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database "{name}" with (force)')
+        _drop_database(pg_admin_url, name)
     assert 'collation C.UTF-8: its builds would be about 10 % faster under "C"' in caplog.text
 
 
